@@ -1,0 +1,201 @@
+"""The ``triage`` command: what clinic staff run to check, test and explain pathway files.
+
+    triage rules check FILE...                    every problem, as FILE:LINE:COL: message
+    triage rules test FILE...                     the embedded tests, as a table
+    triage rules explain FILE --answers JSON      how one case is triaged, rule by rule
+
+Other parts of the product add their own commands (``serve``, ``worker``, ``token``...)
+through the ``triage.commands`` entry-point group, so this module stays free of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+from decimal import Decimal
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from triage.engine import ThresholdError, evaluate
+from triage.explain import explain, explain_dict
+from triage.loading import load_pathway
+from triage.loading.embedded_tests import parse_time
+from triage.model import Pathway, SampleReading
+from triage.problems import PathwayError, default_lang
+from triage.testing import TestOutcome, run_pathway_tests, sample_readings
+
+__all__ = ["main"]
+
+
+def _load(file: str, lang: str) -> Pathway | None:
+    try:
+        return load_pathway(file)
+    except PathwayError as exc:
+        print(exc.format(lang), file=sys.stderr)
+        return None
+    except OSError as exc:
+        print(f"{file}: {exc.strerror}", file=sys.stderr)
+        return None
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    failed = 0
+    for file in args.files:
+        pathway = _load(file, args.lang)
+        if pathway is None:
+            failed += 1
+            continue
+        print(
+            f"{file}: OK  {pathway.id} version {pathway.version}: {len(pathway.inputs)} inputs, "
+            f"{len(pathway.rules)} rules, {len(pathway.tests)} tests"
+        )
+    return 1 if failed else 0
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _outcome_row(outcome: TestOutcome) -> list[str]:
+    got = outcome.got.label if outcome.got is not None else "-"
+    verdict = "ok" if outcome.passed else "FAIL"
+    fired = ", ".join(outcome.fired) or "-"
+    note = outcome.problem or ""
+    if outcome.missing_rules:
+        note = "did not fire: " + ", ".join(outcome.missing_rules)
+    return [verdict, outcome.test.name, outcome.test.expect.label, got, fired, note]
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    failures = 0
+    for file in args.files:
+        pathway = _load(file, args.lang)
+        if pathway is None:
+            failures += 1
+            continue
+        outcomes = run_pathway_tests(pathway)
+        bad = [o for o in outcomes if not o.passed]
+        failures += len(bad)
+        print(f"{file} ({pathway.id} version {pathway.version})")
+        if outcomes:
+            header = ["", "test", "expected", "got", "fired rules", ""]
+            print(_table([header, *(_outcome_row(o) for o in outcomes)]))
+        else:
+            print("  (no tests in this file: add some under 'tests:')")
+        print(f"{len(outcomes) - len(bad)} passed, {len(bad)} failed\n")
+    return 1 if failures else 0
+
+
+def _json_arg(value: str | None, what: str) -> Any:
+    if value is None:
+        return {}
+    text = value
+    if value.startswith("@") or (
+        not value.lstrip().startswith(("{", "[")) and Path(value).is_file()
+    ):
+        text = Path(value.removeprefix("@")).read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"--{what}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+
+
+def _samples(raw: Any) -> dict[str, list[SampleReading]]:
+    if not isinstance(raw, dict):
+        raise SystemExit("--observations: give {name: [numbers]} or {name: [{value, at}]}")
+    out: dict[str, list[SampleReading]] = {}
+    for name, items in raw.items():
+        samples = []
+        for item in items if isinstance(items, list) else [items]:
+            value, at = (
+                (item.get("value"), parse_time(item.get("at")))
+                if isinstance(item, dict)
+                else (item, None)
+            )
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise SystemExit(f"--observations: {name}: {value!r} is not a number")
+            samples.append(SampleReading(Decimal(repr(value)), at))
+        out[name] = samples
+    return out
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    pathway = _load(args.file, args.lang)
+    if pathway is None:
+        return 1
+    answers = _json_arg(args.answers, "answers")
+    observations = _samples(_json_arg(args.observations, "observations"))
+    unknown = [n for n in observations if n not in pathway.observation_units]
+    if unknown:
+        raise SystemExit(
+            f"--observations: {', '.join(unknown)} not read by {pathway.id}; "
+            f"it reads: {', '.join(pathway.observation_units) or 'no readings'}"
+        )
+    now = parse_time(args.now) if args.now else dt.datetime.now(dt.UTC)
+    if now is None:
+        raise SystemExit("--now: give an ISO 8601 time with an offset")
+    try:
+        result = evaluate(
+            pathway,
+            answers=answers,
+            thresholds=_json_arg(args.thresholds, "thresholds"),
+            readings=sample_readings(observations, pathway, now),
+            now=now,
+        )
+    except ThresholdError as exc:
+        raise SystemExit(f"--thresholds: {exc}") from None
+    if args.json:
+        print(json.dumps(explain_dict(result), ensure_ascii=False, indent=2))
+    else:
+        print(explain(pathway, result))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="triage", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--lang",
+        choices=("nb", "en"),
+        default=default_lang(),
+        help="language of problem messages (default from TRIAGE_LANG or LANG)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    rules = commands.add_parser("rules", help="check, test and explain pathway files")
+    sub = rules.add_subparsers(dest="action", required=True)
+    check = sub.add_parser("check", help="every problem in the files, with line and column")
+    check.add_argument("files", nargs="+", metavar="FILE")
+    check.set_defaults(run=cmd_check)
+    test = sub.add_parser("test", help="run the embedded tests")
+    test.add_argument("files", nargs="+", metavar="FILE")
+    test.set_defaults(run=cmd_test)
+    exp = sub.add_parser("explain", help="how a case is triaged, rule by rule")
+    exp.add_argument("file", metavar="FILE")
+    exp.add_argument("--answers", help="JSON {linkId: value}, or @file.json")
+    exp.add_argument("--observations", help="JSON {name: [numbers] | [{value, at}]}")
+    exp.add_argument("--thresholds", help="JSON {threshold: value}: the patient's own values")
+    exp.add_argument("--now", help="the time to evaluate at (ISO 8601; default: now)")
+    exp.add_argument("--json", action="store_true", help="print the result as JSON")
+    exp.set_defaults(run=cmd_explain)
+    for entry in entry_points(group="triage.commands"):
+        entry.load()(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.run(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
