@@ -1,0 +1,51 @@
+"""FHIR R4 in and out for the triage engine.
+
+Parse and validate (:func:`parse_json`, :func:`parse_resource` with the R4B models of
+``fhir.resources``), flatten a QuestionnaireResponse to ``linkId -> value``
+(:func:`flatten_response`), read an Observation as :class:`~triage.readings.Measurement`
+values (:func:`observation_measurements`), and report errors as OperationOutcome.
+
+Exceptions raised to callers::
+
+    ValueError
+    └── FhirInputError        input refused; .issues: list[OutcomeIssue] (never empty),
+                              .to_operation_outcome() -> OperationOutcome JSON dict
+
+Nothing else escapes for bad input: JSON syntax, nesting, NaN, validation errors, unknown
+units (``triage.units.UnitError``) and library failures all become a FhirInputError with
+plain-word diagnostics and a FHIRPath-like location. Issue codes used: ``structure``
+(not JSON, not an object, wrong JSON kind), ``required``, ``value``, ``invalid``,
+``not-supported``, ``too-long``, ``processing``; warnings in
+``ObservationData.not_readings`` use ``incomplete`` and ``informational``.
+"""
+
+from fhir_adapters.observation import ObservationData, observation_measurements
+from fhir_adapters.outcome import FhirInputError, OutcomeIssue, operation_outcome
+from fhir_adapters.parse import SUPPORTED_TYPES, FhirResource, parse_json, parse_resource, warm_up
+from fhir_adapters.questionnaire_response import (
+    AnswerValue,
+    answer_value,
+    flatten_response,
+    response_questionnaire_url,
+    response_subject_reference,
+)
+from fhir_adapters.views import reference_id
+
+__all__ = [
+    "SUPPORTED_TYPES",
+    "AnswerValue",
+    "FhirInputError",
+    "FhirResource",
+    "ObservationData",
+    "OutcomeIssue",
+    "answer_value",
+    "flatten_response",
+    "observation_measurements",
+    "operation_outcome",
+    "parse_json",
+    "parse_resource",
+    "reference_id",
+    "response_questionnaire_url",
+    "response_subject_reference",
+    "warm_up",
+]

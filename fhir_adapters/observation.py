@@ -1,0 +1,179 @@
+"""An Observation as device readings: :class:`~triage.readings.Measurement` values.
+
+Choices:
+
+- One Measurement per value: a plain ``valueQuantity`` gives one with ``code`` = the
+  observation's first coding (``"system|code"``); each component with a value gives one
+  with the component's first coding as ``code`` and the observation's as ``panel``.
+  Every coding is kept in :attr:`ObservationData.codes` so that routing may match any.
+- What arrived but is no reading becomes a ``warning`` issue in ``not_readings``, never a
+  silent nothing: a ``cancelled`` or ``entered-in-error`` observation (no measurements at
+  all), a component or observation with ``dataAbsentReason`` or without a value.
+- Refused (:class:`~fhir_adapters.outcome.FhirInputError`): a value that is not a Quantity
+  (``not-supported``), a Quantity with a comparator (``<2.2`` is no exact reading) or
+  without a number, a unit :func:`triage.units.normalize_unit` does not know, no coding
+  with a code, and no usable effective time.
+- Unit: ``valueQuantity.code`` when ``system`` is UCUM, else the ``unit`` text.
+- Time: ``effectiveDateTime``, else ``effectiveInstant``, else ``effectivePeriod.end``
+  (else its start). A date-only value means midnight in Europe/Oslo; a partial date
+  (``2026-11``) and a time without offset are refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fhir.resources.R4B.codeableconcept import CodeableConcept
+from fhir.resources.R4B.observation import Observation, ObservationComponent
+from fhir.resources.R4B.quantity import Quantity
+
+from fhir_adapters.outcome import FhirInputError, OutcomeIssue
+from triage.readings import Measurement
+from triage.units import UnitError, normalize_unit
+
+__all__ = ["LOCAL_TZ", "UCUM", "ObservationData", "observation_measurements"]
+
+UCUM = "http://unitsofmeasure.org"
+LOCAL_TZ = ZoneInfo("Europe/Oslo")
+_NOT_A_READING = frozenset({"cancelled", "entered-in-error"})
+_OTHER_VALUES = (
+    "valueCodeableConcept",
+    "valueString",
+    "valueBoolean",
+    "valueInteger",
+    "valueRange",
+    "valueRatio",
+    "valueSampledData",
+    "valueTime",
+    "valueDateTime",
+    "valuePeriod",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationData:
+    """The readings in one Observation, and what arrived without being a reading."""
+
+    measurements: list[Measurement]
+    not_readings: list[OutcomeIssue] = field(default_factory=list)
+    status: str = ""
+    code: str = ""  # the first coding, "system|code"
+    codes: list[str] = field(default_factory=list)  # every coding, in order
+
+
+def observation_measurements(obs: Observation) -> ObservationData:
+    """The measurements of ``obs``; raises FhirInputError for what cannot be read."""
+    codes = _codes(obs.code, "Observation.code")
+    status = str(obs.status or "")
+    if status in _NOT_A_READING:
+        note = _warning("informational", f"the observation is {status}: no reading", "Observation")
+        return ObservationData([], [note], status, codes[0], codes)
+
+    time = _effective_time(obs)
+    measurements: list[Measurement] = []
+    notes: list[OutcomeIssue] = []
+    components = obs.component or []
+    value = _quantity(obs, "Observation")
+    if value is not None:
+        number, unit = _number_and_unit(value, "Observation.valueQuantity")
+        measurements.append(Measurement(codes[0], number, unit, time))
+    elif not components:
+        notes.append(_absent(obs.dataAbsentReason, "Observation"))
+    for index, component in enumerate(components):
+        where = f"Observation.component[{index}]"
+        part_code = _codes(component.code, f"{where}.code")[0]
+        quantity = _quantity(component, where)
+        if quantity is None:
+            notes.append(_absent(component.dataAbsentReason, where))
+            continue
+        number, unit = _number_and_unit(quantity, f"{where}.valueQuantity")
+        measurements.append(Measurement(part_code, number, unit, time, panel=codes[0]))
+    return ObservationData(measurements, notes, status, codes[0], codes)
+
+
+def _codes(concept: CodeableConcept | None, where: str) -> list[str]:
+    codes = [
+        f"{coding.system or ''}|{coding.code}"
+        for coding in (concept.coding or [] if concept is not None else [])
+        if coding.code
+    ]
+    if not codes:
+        raise FhirInputError.single("required", "a coding with a code is required", where)
+    return codes
+
+
+def _quantity(holder: Observation | ObservationComponent, where: str) -> Quantity | None:
+    for name in _OTHER_VALUES:
+        if getattr(holder, name, None) is not None:
+            raise FhirInputError.single(
+                "not-supported", "only a Quantity value is read from a device", f"{where}.{name}"
+            )
+    quantity: Quantity | None = holder.valueQuantity
+    return quantity
+
+
+def _number_and_unit(quantity: Quantity, where: str) -> tuple[float, str]:
+    if quantity.value is None:
+        raise FhirInputError.single("required", "the quantity has no value", f"{where}.value")
+    if quantity.comparator:
+        raise FhirInputError.single(
+            "not-supported",
+            f"a value with comparator {quantity.comparator!r} is not an exact reading",
+            f"{where}.comparator",
+        )
+    if quantity.system == UCUM and quantity.code:
+        unit_text, unit_where = str(quantity.code), f"{where}.code"
+    elif quantity.unit:
+        unit_text, unit_where = str(quantity.unit), f"{where}.unit"
+    else:
+        raise FhirInputError.single("required", "the quantity has no unit", where)
+    try:
+        unit = normalize_unit(unit_text)
+    except UnitError as exc:
+        raise FhirInputError.single("value", f"unknown unit: {exc}", unit_where) from None
+    return float(quantity.value), unit
+
+
+def _absent(reason: CodeableConcept | None, where: str) -> OutcomeIssue:
+    if reason is None:
+        return _warning("incomplete", "no value: not a reading", where)
+    codes = [c.code for c in reason.coding or [] if c.code]
+    why = ", ".join(str(c) for c in codes) or reason.text or "no reason given"
+    return _warning("incomplete", f"no value, data absent ({why}): not a reading", where)
+
+
+def _warning(code: str, text: str, where: str) -> OutcomeIssue:
+    return OutcomeIssue("warning", code, text, where)
+
+
+def _effective_time(obs: Observation) -> dt.datetime:
+    candidates: list[tuple[Any, str]] = [
+        (obs.effectiveDateTime, "Observation.effectiveDateTime"),
+        (obs.effectiveInstant, "Observation.effectiveInstant"),
+    ]
+    if obs.effectivePeriod is not None:
+        candidates.append((obs.effectivePeriod.end, "Observation.effectivePeriod.end"))
+        candidates.append((obs.effectivePeriod.start, "Observation.effectivePeriod.start"))
+    for value, where in candidates:
+        if value is not None:
+            return _aware(value, where)
+    if obs.effectiveTiming is not None:
+        raise FhirInputError.single(
+            "not-supported", "give the time as effectiveDateTime", "Observation.effectiveTiming"
+        )
+    raise FhirInputError.single(
+        "required", "the time of the reading is missing", "Observation.effective[x]"
+    )
+
+
+def _aware(value: Any, where: str) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise FhirInputError.single("value", "a time needs a UTC offset", where)
+        return value
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time(0), tzinfo=LOCAL_TZ)
+    raise FhirInputError.single("value", "the time must be at least a full date", where)
