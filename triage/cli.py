@@ -62,7 +62,7 @@ def _table(rows: list[list[str]]) -> str:
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.insert(1, "  ".join("-" * w for w in widths).rstrip())
     return "\n".join(lines)
 
 
@@ -162,23 +162,29 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="triage", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
+    # --lang works before or after the sub-command: staff type it where it feels natural.
+    lang = argparse.ArgumentParser(add_help=False)
+    lang.add_argument(
         "--lang",
         choices=("nb", "en"),
-        default=default_lang(),
+        default=argparse.SUPPRESS,
         help="language of problem messages (default from TRIAGE_LANG or LANG)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="triage", description=__doc__.split("\n\n")[0], parents=[lang]
     )
     commands = parser.add_subparsers(dest="command", required=True)
     rules = commands.add_parser("rules", help="check, test and explain pathway files")
     sub = rules.add_subparsers(dest="action", required=True)
-    check = sub.add_parser("check", help="every problem in the files, with line and column")
+    check = sub.add_parser(
+        "check", help="every problem in the files, with line and column", parents=[lang]
+    )
     check.add_argument("files", nargs="+", metavar="FILE")
     check.set_defaults(run=cmd_check)
-    test = sub.add_parser("test", help="run the embedded tests")
+    test = sub.add_parser("test", help="run the embedded tests", parents=[lang])
     test.add_argument("files", nargs="+", metavar="FILE")
     test.set_defaults(run=cmd_test)
-    exp = sub.add_parser("explain", help="how a case is triaged, rule by rule")
+    exp = sub.add_parser("explain", help="how a case is triaged, rule by rule", parents=[lang])
     exp.add_argument("file", metavar="FILE")
     exp.add_argument("--answers", help="JSON {linkId: value}, or @file.json")
     exp.add_argument("--observations", help="JSON {name: [numbers] | [{value, at}]}")
@@ -193,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if not hasattr(args, "lang"):
+        args.lang = default_lang()
     code: int = args.run(args)
     return code
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import math
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -242,7 +243,11 @@ def _result(
     else:
         level = max(otherwise.level, Level.YELLOW) if system else otherwise.level
         action = otherwise.action if level == otherwise.level else None
-    message = _patient_message(fired, lang, values)
+    # A fired rule's message was written for that rule's level; when a missing input or
+    # an error lifts the result above every fired rule (a green "no need for a check"
+    # rule plus a missing required answer), the patient gets the review message instead.
+    above_fired = not fired or level > max(rule.level for rule in fired)
+    message = None if above_fired and system else _patient_message(fired, lang, values)
     if message is None:
         if level > otherwise.level:
             message = REVIEW_MESSAGE.get(lang, REVIEW_MESSAGE["en"])
@@ -291,7 +296,15 @@ def _route(
     measurements: Iterable[Measurement],
     system: list[Reason],
 ) -> list[Reading]:
-    out = list(readings)
+    out = []
+    for reading in readings:
+        if math.isfinite(reading.value):
+            out.append(reading)
+        else:
+            # NaN compares false with everything: it would quietly hide a rule.
+            system.append(
+                Reason(Level.YELLOW, f"{reading.name}: a reading that is not a number", kind="unit")
+            )
     for m in measurements:
         route = pathway.route_for(m.code, m.panel)
         if route is None:
@@ -329,6 +342,9 @@ def _answer(
         value = to_engine_value(raw)
     except TypeError:
         return None, source, f"the answer to {spec.link_id} cannot be read ({type(raw).__name__})"
+    if isinstance(value, Decimal) and not value.is_finite():
+        # inf/NaN compare oddly (NaN == 3 is false) and cannot be stored as JSON numbers.
+        return None, source, f"the answer to {spec.link_id} is {raw!r}, not a finite number"
     want = getattr(expected, "name", "UNDEFINED")
     got = _ENGINE_KIND.get(type(value))
     if want != "UNDEFINED" and got != want:
@@ -363,5 +379,10 @@ def _future_text(future: list[Reading], lang: str) -> str:
 
 
 def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, decimal.DivisionByZero | ZeroDivisionError):
+        return "division by zero"
+    if isinstance(exc, decimal.DecimalException):
+        # decimal's own text is a list of signal classes, meaningless to a reader.
+        return "a calculation gave no valid number"
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     return str(message)

@@ -111,7 +111,7 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "type-mismatch": {
         "en": "the expression '{expr}' mixes values of different kinds ({types}); compare a "
         "number with a number, text with text in quotes, and yes/no with true or false",
-        "nb": "uttrykket '{expr}' blander verdier av ulik type ({types}); sammenlign tall med "
+        "nb": "uttrykket '{expr}' blander verdier av ulik type ({types_nb}); sammenlign tall med "
         "tall, tekst med tekst i anførselstegn, og ja/nei med true eller false",
     },
     "when-not-boolean": {
@@ -250,6 +250,19 @@ KIND_WORDS: dict[str, dict[Lang, str]] = {
     "date": {"en": "a date", "nb": "en dato"},
 }
 
+# English words the loader passes as parameters (``where``, ``first_kind``, ``got``),
+# in Norwegian, so that a message in ``nb`` is not half English.
+NB_PHRASES: dict[str, str] = {
+    "the file": "filen",
+    "a threshold": "en terskel",
+    "an input": "inndata",
+    "a derived value": "en avledet verdi",
+    "a number": "et tall",
+    "text": "tekst",
+    "a date": "en dato",
+    "of any kind": "en verdi av ukjent type",
+}
+
 
 def default_lang() -> Lang:
     """The language for messages: ``TRIAGE_LANG``, else ``nb`` for a Norwegian locale."""
@@ -285,6 +298,11 @@ class Problem:
         got = params.get("got")
         if isinstance(got, str) and got in KIND_WORDS:
             params["got"] = KIND_WORDS[got][lang if lang in ("nb", "en") else "en"]
+        if lang == "nb":
+            for key in ("where", "first_kind", "got"):
+                value = params.get(key)
+                if isinstance(value, str) and value in NB_PHRASES:
+                    params[key] = NB_PHRASES[value]
         return template.format(**params)
 
     def format(self, lang: Lang = "en") -> str:

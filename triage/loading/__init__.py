@@ -111,7 +111,7 @@ def _read(ctx: FileContext, doc: dict[Any, Any], text: str, sha256: str) -> Path
     derived = read_derived(ctx, doc, types)
     rules = read_rules(ctx, doc, types)
     otherwise = read_otherwise(ctx, doc, types)
-    tests = read_tests(ctx, doc, inputs, thresholds, routes.units, [r.id for r in rules])
+    tests = read_tests(ctx, doc, inputs, thresholds, routes.units, _rule_ids(doc))
     if pathway_id is None or title is None or version is None:
         return None
     return Pathway(
@@ -139,6 +139,18 @@ def _read(ctx: FileContext, doc: dict[Any, Any], text: str, sha256: str) -> Path
     )
 
 
+def _rule_ids(doc: dict[Any, Any]) -> list[str]:
+    """Every rule id written in the file, also of rules refused for another problem.
+
+    A test naming a rule whose ``when`` has an error is not a second problem: the rule
+    exists, and "there is no such rule" would send staff looking for the wrong thing.
+    """
+    rules = doc.get("rules")
+    if not isinstance(rules, list):
+        return []
+    return [str(r["id"]) for r in rules if isinstance(r, dict) and r.get("id") is not None]
+
+
 def _pathway_id(ctx: FileContext, doc: dict[Any, Any]) -> str | None:
     if not ctx.require(doc, "pathway", "the file", "pathway: heart-failure"):
         return None
@@ -154,7 +166,9 @@ def _version(ctx: FileContext, doc: dict[Any, Any]) -> int | None:
         return None
     value = doc["version"]
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        ctx.problem(value_pos(doc, "version"), "bad-version", value=value)
+        # Quote text, or `version: "3"` would be refused with "... not 3".
+        shown = f'"{value}"' if isinstance(value, str) else value
+        ctx.problem(value_pos(doc, "version"), "bad-version", value=shown)
         return None
     return value
 

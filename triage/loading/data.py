@@ -62,7 +62,7 @@ def read_applies_to(ctx: FileContext, doc: dict[Any, Any]) -> tuple[tuple[str, .
         )
         for i, entry in enumerate(seq or []):
             _read_route(ctx, entry, item_pos(seq, i), routes)
-    if not questionnaires and not routes.routes:
+    if not questionnaires and not routes.units:
         ctx.problem(key_pos(doc, "applies_to"), "nothing-applies")
     return tuple(questionnaires), routes
 
@@ -123,6 +123,9 @@ def _add_route(
         unit = normalize_unit(str(node["unit"]))
     except UnitError as exc:
         ctx.problem(value_pos(node, "unit"), "unknown-unit", detail=str(exc), value=node["unit"])
+        # Still declare the name (the file is refused anyway), so that the inputs, rules
+        # and tests that read it are not each reported as a second, misleading problem.
+        routes.units.setdefault(name, (str(node["unit"]), pos[0]))
         return
     line = pos[0]
     if key in routes.routes:

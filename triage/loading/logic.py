@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
+
+from rule_engine import DataType
+from rule_engine import ast as re_ast
 
 from triage.expressions import (
     CompiledExpression,
@@ -15,6 +18,7 @@ from triage.expressions import (
 )
 from triage.loading.context import FileContext, closest
 from triage.model import AnswerInput, Derived, Input, Otherwise, Rule, Threshold
+from triage.problems import NB_PHRASES
 from triage.yamlfile import item_pos, key_pos, value_pos
 
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -75,6 +79,33 @@ def _kind(value: Any) -> str:
     return "any"
 
 
+_CHILDREN = ("left", "right", "expression", "member", "container", "condition")
+
+
+def _subexpressions(node: Any) -> Iterator[Any]:
+    yield node
+    for attr in ("case_true", "case_false", *_CHILDREN):
+        child = getattr(node, attr, None)
+        if isinstance(child, re_ast.ExpressionBase):
+            yield from _subexpressions(child)
+
+
+def _mixed_equality(compiled: CompiledExpression) -> bool:
+    """``==``/``!=`` between two known, different kinds (``scored == "severe"``).
+
+    rule-engine accepts these and makes them always false (true for ``!=``): a rule
+    that can never fire, so it is refused like ``<`` between a number and text.
+    """
+    for node in _subexpressions(compiled.rule.statement.expression):
+        if isinstance(node, re_ast.ComparisonExpression) and node.type in ("eq", "ne"):
+            left, right = node.left.result_type, node.right.result_type
+            if DataType.NULL in (left, right):
+                continue
+            if not DataType.is_compatible(left, right):
+                return True
+    return False
+
+
 def _compile(
     ctx: FileContext, node: Any, key: Any, where: str, types: Mapping[str, Any]
 ) -> CompiledExpression | None:
@@ -92,7 +123,10 @@ def _compile(
         )
         return None
     try:
-        return compile_expression(text, types)
+        compiled = compile_expression(text, types)
+        if _mixed_equality(compiled):
+            raise ExpressionError("type", "a comparison of two different kinds of value")
+        return compiled
     except ExpressionError as exc:
         if exc.kind == "unknown-name":
             ctx.problem(
@@ -104,16 +138,17 @@ def _compile(
                 known=", ".join(types) or "-",
             )
         elif exc.kind == "type":
-            described = ", ".join(
-                f"{n} is {type_word(types[n])}"
-                for n in types
-                if re.search(rf"\b{re.escape(n)}\b", text)
-            )
+            kinds = [
+                (n, type_word(types[n])) for n in types if re.search(rf"\b{re.escape(n)}\b", text)
+            ]
+            described = ", ".join(f"{n} is {word}" for n, word in kinds)
+            described_nb = ", ".join(f"{n} er {NB_PHRASES.get(word, word)}" for n, word in kinds)
             ctx.problem(
                 value_pos(node, key),
                 "type-mismatch",
                 expr=text.strip(),
                 types=described or exc.detail,
+                types_nb=described_nb or exc.detail,
             )
         else:
             ctx.problem(
