@@ -1,0 +1,1 @@
+"""The HTTP service: FHIR in (``/fhir``), worklists and administration out (``/api``)."""

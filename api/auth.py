@@ -1,0 +1,157 @@
+"""Bearer tokens (JWT), roles, and the audit of every clinician read of patient data.
+
+Roles: ``patient`` (own Patient only), ``clinician`` (granted pathways), ``author`` (a
+clinician who may also publish pathways and questionnaires). ``401`` without a valid
+token, ``403`` for anything the role does not allow; a refusal never says whether
+another patient exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+import jwt
+from fastapi import Depends, HTTPException, Request
+from sqlmodel import Session
+
+from store.db import get_session
+from store.models import AuditEvent
+from store.settings import Settings, get_settings
+
+Role = Literal["patient", "clinician", "author"]
+ROLES: tuple[str, ...] = ("patient", "clinician", "author")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: from a verified token."""
+
+    subject: str
+    role: Role
+    patient_id: str | None = None
+    pathways: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in ("clinician", "author")
+
+    def may_see_pathway(self, pathway_id: str) -> bool:
+        return self.is_staff and ("*" in self.pathways or pathway_id in self.pathways)
+
+
+def create_token(
+    settings: Settings,
+    *,
+    role: Role,
+    subject: str | None = None,
+    patient_id: str | None = None,
+    pathways: list[str] | None = None,
+    hours: int | None = None,
+) -> str:
+    """A signed token with expiry, audience and issuer."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    if role == "patient" and not patient_id:
+        raise ValueError("a patient token needs the patient's id")
+    now = dt.datetime.now(dt.UTC)
+    claims: dict[str, Any] = {
+        "sub": subject or (f"patient:{patient_id}" if role == "patient" else f"{role}:dev"),
+        "role": role,
+        "aud": settings.jwt_audience,
+        "iss": settings.jwt_issuer,
+        "iat": now,
+        "exp": now + dt.timedelta(hours=hours or settings.token_hours),
+    }
+    if patient_id:
+        claims["patient"] = patient_id
+    if pathways:
+        claims["pathways"] = sorted(set(pathways))
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+
+
+def decode_token(settings: Settings, token: str) -> Principal:
+    """Verify signature, expiry, audience and issuer; raise ``jwt.InvalidTokenError``."""
+    claims = jwt.decode(
+        token,
+        settings.jwt_secret,
+        algorithms=["HS256"],
+        audience=settings.jwt_audience,
+        issuer=settings.jwt_issuer,
+        options={"require": ["exp", "sub", "aud", "iss"]},
+    )
+    role = claims.get("role")
+    if role not in ROLES:
+        raise jwt.InvalidTokenError("unknown role")
+    patient = claims.get("patient")
+    if role == "patient" and not isinstance(patient, str):
+        raise jwt.InvalidTokenError("patient token without patient")
+    pathways = claims.get("pathways") or []
+    if not isinstance(pathways, list) or not all(isinstance(p, str) for p in pathways):
+        raise jwt.InvalidTokenError("bad pathways claim")
+    return Principal(str(claims["sub"]), role, patient, frozenset(pathways))
+
+
+def unauthorized(detail: str = "a valid bearer token is required") -> HTTPException:
+    return HTTPException(401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def forbidden(detail: str = "not allowed for this token") -> HTTPException:
+    return HTTPException(403, detail=detail)
+
+
+def current_principal(
+    request: Request, settings: Annotated[Settings, Depends(get_settings)]
+) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthorized()
+    try:
+        principal = decode_token(settings, token.strip())
+    except jwt.InvalidTokenError:
+        raise unauthorized("the token is invalid or has expired") from None
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+DbSession = Annotated[Session, Depends(get_session)]
+
+
+def require_staff(principal: CurrentPrincipal) -> Principal:
+    if not principal.is_staff:
+        raise forbidden()
+    return principal
+
+
+def require_author(principal: CurrentPrincipal) -> Principal:
+    if principal.role != "author":
+        raise forbidden("only an author may do this")
+    return principal
+
+
+Staff = Annotated[Principal, Depends(require_staff)]
+Author = Annotated[Principal, Depends(require_author)]
+
+
+def audit(
+    session: Session,
+    principal: Principal,
+    action: str,
+    patient_id: str | None,
+    target: str | None = None,
+    **detail: Any,
+) -> None:
+    """Record who read or changed which patient's data (committed with the request)."""
+    session.add(
+        AuditEvent(
+            actor=principal.subject,
+            role=principal.role,
+            action=action,
+            patient_id=patient_id,
+            target=target,
+            detail=detail,
+        )
+    )

@@ -1,0 +1,79 @@
+"""Errors as callers expect them: OperationOutcome under /fhir, plain JSON under /api."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from fhir_adapters import FhirInputError, OutcomeIssue, operation_outcome
+
+FHIR_JSON = "application/fhir+json"
+
+_ISSUE_CODES = {
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    409: "conflict",
+    413: "too-long",
+    415: "not-supported",
+    429: "throttled",
+}
+
+
+def outcome_response(
+    status: int, issues: list[OutcomeIssue], headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        operation_outcome(issues), status_code=status, media_type=FHIR_JSON, headers=headers
+    )
+
+
+def simple_outcome(
+    status: int, diagnostics: str, location: str = "", headers: dict[str, str] | None = None
+) -> JSONResponse:
+    code = _ISSUE_CODES.get(status, "invalid" if status < 500 else "exception")
+    return outcome_response(status, [OutcomeIssue("error", code, diagnostics, location)], headers)
+
+
+def _is_fhir(request: Request) -> bool:
+    return request.url.path.startswith("/fhir")
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn errors into the right shape of answer."""
+
+    @app.exception_handler(FhirInputError)
+    async def fhir_input(request: Request, exc: FhirInputError) -> JSONResponse:
+        return JSONResponse(
+            exc.to_operation_outcome(),
+            status_code=getattr(exc, "status", 400),
+            media_type=FHIR_JSON,
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if _is_fhir(request):
+            return simple_outcome(exc.status_code, str(exc.detail), headers=headers)
+        body: dict[str, Any] = {"error": exc.detail}
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {
+                "location": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
+                "message": err.get("msg", "invalid"),
+            }
+            for err in exc.errors()
+        ]
+        if _is_fhir(request):
+            issues = [
+                OutcomeIssue("error", "invalid", p["message"], p["location"]) for p in problems
+            ]
+            return outcome_response(400, issues)
+        return JSONResponse({"error": "invalid request", "problems": problems}, status_code=422)

@@ -1,0 +1,5 @@
+"""fhir routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

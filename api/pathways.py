@@ -1,0 +1,5 @@
+"""pathways routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

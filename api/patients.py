@@ -1,0 +1,5 @@
+"""patients routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""worklist routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

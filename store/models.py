@@ -1,0 +1,239 @@
+"""The tables. Uniqueness that matters (the same resource twice, one open worklist item per
+patient and pathway, one result per task and pathway) is enforced by the database with
+UNIQUE constraints, never by a search before the insert: parallel requests cannot race it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Times stored in UTC and read back timezone-aware, on SQLite (which keeps no offset)
+    and PostgreSQL alike. A naive time is refused: every time here has a zone."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a time without a time zone cannot be stored")
+        utc = value.astimezone(dt.UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def new_id(prefix: str) -> str:
+    """An opaque id such as ``p-3f9c...``: a prefix that says what it is, and 128 random bits."""
+    return f"{prefix}-{uuid.uuid4().hex}"
+
+
+def _time(**kwargs: Any) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), **kwargs))
+
+
+def _json(**kwargs: Any) -> Any:
+    return Field(sa_column=Column(JSON, **kwargs))
+
+
+class Patient(SQLModel, table=True):
+    """A patient; the national id (or D-number) is unique."""
+
+    __table_args__ = (UniqueConstraint("identifier_system", "identifier_value"),)
+
+    id: str = Field(primary_key=True)
+    identifier_system: str | None = None
+    identifier_value: str | None = None
+    name: str | None = None
+    resource: dict[str, Any] = _json(nullable=False)
+    created: dt.datetime = _time(nullable=False, default=utcnow)
+
+
+class Resource(SQLModel, table=True):
+    """A FHIR resource as received (QuestionnaireResponse, Observation, Questionnaire).
+
+    ``dedup_key`` is the identifier (``system|value``) or the ``If-None-Exist`` query; the
+    UNIQUE constraint on (type, dedup_key) is what stores the same resource once.
+    ``routed`` is None until triage has looked, then True, or False: no pathway reads it.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("resource_type", "dedup_key"),
+        Index("ix_resource_patient_type", "patient_id", "resource_type", "data_time"),
+    )
+
+    id: str = Field(primary_key=True)
+    resource_type: str = Field(index=True)
+    patient_id: str | None = Field(default=None, foreign_key="patient.id")
+    dedup_key: str | None = None
+    canonical_url: str | None = Field(default=None, index=True)
+    body: dict[str, Any] = _json(nullable=False)
+    data_time: dt.datetime | None = _time(nullable=True)
+    received_at: dt.datetime = _time(nullable=False, default=utcnow)
+    routed: bool | None = None
+    outbox_id: int | None = Field(default=None, index=True)  # the triage work it is part of
+
+
+class Reading(SQLModel, table=True):
+    """One device value (a component of a panel is its own row), for windows over time."""
+
+    __table_args__ = (Index("ix_reading_patient_code_time", "patient_id", "code", "time"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    resource_id: str = Field(foreign_key="resource.id", index=True)
+    patient_id: str = Field(foreign_key="patient.id")
+    code: str
+    panel: str | None = None
+    value: float
+    unit: str
+    time: dt.datetime = _time(nullable=False)
+
+
+class Outbox(SQLModel, table=True):
+    """Work for the triage worker, written in the same transaction as the data it names.
+
+    One row per accepted upload and patient (a Bundle of 100 readings is one row), so a
+    task is sent per upload, not per reading. ``dispatched_at`` is set when it was handed
+    to the broker; ``done_at`` when a worker committed its results.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: str = Field(foreign_key="patient.id", index=True)
+    resource_ids: list[str] = _json(nullable=False)
+    created: dt.datetime = _time(nullable=False, default=utcnow)
+    dispatched_at: dt.datetime | None = _time(nullable=True)
+    attempts: int = 0
+    done_at: dt.datetime | None = _time(nullable=True, index=True)
+    failed: bool = False
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    request_id: str | None = None
+
+
+class Enrolment(SQLModel, table=True):
+    """A patient in a pathway, with the patient's own thresholds."""
+
+    __table_args__ = (UniqueConstraint("patient_id", "pathway_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: str = Field(foreign_key="patient.id", index=True)
+    pathway_id: str = Field(index=True)
+    thresholds: dict[str, Any] = _json(nullable=False)
+    enrolled_at: dt.datetime = _time(nullable=False, default=utcnow)
+    enrolled_by: str | None = None
+    active: bool = True
+
+
+class PathwayVersion(SQLModel, table=True):
+    """Every published version of every pathway file, exactly as published."""
+
+    __table_args__ = (UniqueConstraint("pathway_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    pathway_id: str = Field(index=True)
+    version: int
+    sha256: str
+    title: str
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    published_at: dt.datetime = _time(nullable=False, default=utcnow)
+    published_by: str | None = None
+
+
+class TriageResult(SQLModel, table=True):
+    """One evaluation of one patient's data with one pathway version.
+
+    ``task_key`` (outbox id and pathway) is UNIQUE: a task delivered twice cannot store a
+    second result.
+    """
+
+    id: str = Field(primary_key=True)
+    task_key: str = Field(unique=True)
+    outbox_id: int | None = Field(default=None, index=True)
+    patient_id: str = Field(foreign_key="patient.id", index=True)
+    pathway_id: str = Field(index=True)
+    version: int
+    sha256: str
+    level: str
+    result: dict[str, Any] = _json(nullable=False)
+    sources: list[dict[str, str]] = _json(nullable=False)
+    data_time: dt.datetime | None = _time(nullable=True)
+    created: dt.datetime = _time(nullable=False, default=utcnow)
+
+
+class WorklistItem(SQLModel, table=True):
+    """What a clinician works: one open item per patient and pathway.
+
+    ``open_key`` is ``patient|pathway`` while the item is not resolved and NULL after; its
+    UNIQUE constraint makes a second open item for the same patient and pathway impossible.
+    """
+
+    id: str = Field(primary_key=True)
+    open_key: str | None = Field(default=None, unique=True)
+    patient_id: str = Field(foreign_key="patient.id", index=True)
+    pathway_id: str = Field(index=True)
+    kind: str = "triage"  # triage | overdue | failed
+    level: str  # the engine's level
+    override_level: str | None = None
+    override_reason: str | None = None
+    override_by: str | None = None
+    override_at: dt.datetime | None = _time(nullable=True)
+    sort_rank: int = Field(index=True)  # 0 red, 1 yellow, 2 green (the clinician's level first)
+    status: str = Field(default="open", index=True)
+    reasons: list[dict[str, Any]] = _json(nullable=False)
+    action: dict[str, Any] | None = _json(nullable=True)
+    due: dt.datetime | None = _time(nullable=True)
+    sources: list[dict[str, str]] = _json(nullable=False)
+    ruleset: dict[str, Any] | None = _json(nullable=True)
+    result_id: str | None = None
+    data_time: dt.datetime | None = _time(nullable=True)
+    created: dt.datetime = _time(nullable=False, default=utcnow)
+    updated: dt.datetime = _time(nullable=False, default=utcnow)
+    acknowledged_by: str | None = None
+    acknowledged_at: dt.datetime | None = _time(nullable=True)
+    resolved_by: str | None = None
+    resolved_at: dt.datetime | None = _time(nullable=True)
+    note: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class WorklistEvent(SQLModel, table=True):
+    """The history of an item: every level change, acknowledgement, resolution, override."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: str = Field(foreign_key="worklistitem.id", index=True)
+    at: dt.datetime = _time(nullable=False, default=utcnow)
+    actor: str
+    change: str
+    level: str | None = None
+    result_id: str | None = None
+    detail: dict[str, Any] = _json(nullable=False)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who read or changed which patient's data, and when. Written, never updated."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = _time(nullable=False, default=utcnow, index=True)
+    actor: str
+    role: str
+    action: str
+    patient_id: str | None = Field(default=None, index=True)
+    target: str | None = None
+    detail: dict[str, Any] = _json(nullable=False)

@@ -1,0 +1,149 @@
+"""Pathway versions in the database, and the compiled pathways every process shares.
+
+The files in ``rules/`` are published at start-up as version rows; ``PUT /api/pathways``
+publishes new versions. A compiled :class:`triage.Pathway` is cached by SHA-256, so a
+version is compiled once per process and a task holds one version from start to end.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from store.models import PathwayVersion
+from triage import Pathway, PathwayError, load_pathway_text, run_pathway_tests
+
+log = logging.getLogger(__name__)
+
+_cache: dict[str, Pathway] = {}
+_lock = threading.Lock()
+
+
+def compiled(row: PathwayVersion) -> Pathway:
+    """The compiled pathway of a stored version (compiled once per process)."""
+    with _lock:
+        pathway = _cache.get(row.sha256)
+    if pathway is None:
+        pathway = load_pathway_text(row.text, f"{row.pathway_id}.yaml")
+        with _lock:
+            _cache[row.sha256] = pathway
+    return pathway
+
+
+def latest_rows(session: Session) -> list[PathwayVersion]:
+    """The newest version of every pathway."""
+    newest = (
+        select(PathwayVersion.pathway_id, func.max(PathwayVersion.version).label("v"))
+        .group_by(PathwayVersion.pathway_id)
+        .subquery()
+    )
+    query = select(PathwayVersion).join(
+        newest,
+        (PathwayVersion.pathway_id == newest.c.pathway_id) & (PathwayVersion.version == newest.c.v),
+    )
+    return list(session.exec(query.order_by(PathwayVersion.pathway_id)))
+
+
+def current_pathways(session: Session) -> dict[str, Pathway]:
+    """Every pathway in force, by id."""
+    return {row.pathway_id: compiled(row) for row in latest_rows(session)}
+
+
+def version_row(
+    session: Session, pathway_id: str, version: int | None = None
+) -> PathwayVersion | None:
+    query = select(PathwayVersion).where(PathwayVersion.pathway_id == pathway_id)
+    if version is not None:
+        query = query.where(PathwayVersion.version == version)
+    return session.exec(query.order_by(PathwayVersion.version.desc())).first()  # type: ignore[union-attr]
+
+
+@dataclass(frozen=True)
+class PublishRefused(Exception):
+    """A pathway file that cannot be published; ``problems`` are ``FILE:LINE:COL: ...``."""
+
+    status: int
+    problems: list[str]
+
+    def __str__(self) -> str:
+        return "; ".join(self.problems)
+
+
+def publish(
+    session: Session, text: str, by: str, expected_id: str | None = None
+) -> tuple[PathwayVersion, bool]:
+    """Check and publish a pathway file; return (row, created). Refuses with line numbers.
+
+    Checked: the file loads (syntax, names, types), its embedded tests pass, its id is the
+    one in the URL, and its version is higher than the one in force (re-publishing the
+    very same file is a no-op).
+    """
+    name = f"{expected_id or 'pathway'}.yaml"
+    try:
+        pathway = load_pathway_text(text, name)
+    except PathwayError as exc:
+        raise PublishRefused(422, [p.format() for p in exc.problems]) from None
+    if expected_id is not None and pathway.id != expected_id:
+        raise PublishRefused(
+            422, [f"{name}:1:1: the file says pathway: {pathway.id}, the URL says {expected_id}"]
+        )
+    failed = [o for o in run_pathway_tests(pathway) if not o.passed]
+    if failed:
+        raise PublishRefused(
+            422,
+            [
+                f"{name}:{o.test.line}:1: test '{o.test.name}' expected {o.test.expect.label}, "
+                f"got {o.got.label if o.got else o.problem}"
+                for o in failed
+            ],
+        )
+    current = version_row(session, pathway.id)
+    if current is not None:
+        if current.sha256 == pathway.sha256:
+            return current, False
+        if pathway.version <= current.version:
+            raise PublishRefused(
+                409,
+                [
+                    f"{name}:1:1: version {pathway.version} is not higher than version "
+                    f"{current.version} in force; raise 'version' to {current.version + 1}"
+                ],
+            )
+    row = PathwayVersion(
+        pathway_id=pathway.id,
+        version=pathway.version,
+        sha256=pathway.sha256,
+        title=pathway.title,
+        text=text,
+        published_by=by,
+    )
+    session.add(row)
+    session.flush()
+    with _lock:
+        _cache[pathway.sha256] = pathway
+    return row, True
+
+
+def sync_rules_dir(session: Session, rules_dir: Path) -> list[str]:
+    """Publish each file in ``rules_dir`` whose version is not stored yet; return notes.
+
+    A file changed without raising its version is not published (the stored version stays
+    in force) and is reported, so nobody is triaged by a file that is not recorded.
+    """
+    notes: list[str] = []
+    for path in sorted(rules_dir.glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        try:
+            row, created = publish(session, text, by="rules-dir")
+        except PublishRefused as exc:
+            notes.append(f"{path.name}: not published: {exc}")
+            log.warning("pathway file not published: %s", path.name)
+            continue
+        if created:
+            notes.append(f"{path.name}: published {row.pathway_id} version {row.version}")
+    return notes

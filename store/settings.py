@@ -1,0 +1,65 @@
+"""Configuration from the environment, read once through :func:`get_settings`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET = "development-only-secret-do-not-use-in-production"
+# Secrets that are known to the world; a production start with one of them is refused.
+PLACEHOLDER_SECRETS = frozenset(
+    {DEV_SECRET, "", "secret", "changeme", "change-me", "dev", "development", "test"}
+)
+
+
+class Settings(BaseSettings):
+    """Everything configurable; each field is read from the environment variable of its name."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = f"sqlite:///{ROOT / 'var' / 'triage.sqlite3'}"
+    redis_url: str | None = None
+    broker_dir: Path = ROOT / "var" / "broker"
+    rules_dir: Path = ROOT / "rules"
+    seeds_dir: Path = ROOT / "seeds"
+    jwt_secret: str = DEV_SECRET
+    jwt_audience: str = "behovsstyrt-triage"
+    jwt_issuer: str = "behovsstyrt-triage"
+    token_hours: int = Field(default=12, ge=1, le=24 * 30)
+    max_body_bytes: int = Field(default=2_000_000, ge=1_000)
+    port: int = 8000
+    host: str = "127.0.0.1"
+    outbox_resend_seconds: int = Field(default=30, ge=1)
+    overdue_check_seconds: int = Field(default=300, ge=5)
+
+    @property
+    def broker_url(self) -> str:
+        """Redis when configured; otherwise kombu's filesystem transport (no server needed)."""
+        return self.redis_url or "filesystem://"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def check_secret(self) -> None:
+        """Refuse to run outside development with a placeholder signing secret."""
+        if self.environment == "production" and (
+            self.jwt_secret in PLACEHOLDER_SECRETS or len(self.jwt_secret) < 32
+        ):
+            raise RuntimeError(
+                "JWT_SECRET is a placeholder or shorter than 32 characters; set a real secret "
+                "before running with ENVIRONMENT=production"
+            )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    settings = Settings()
+    settings.check_secret()
+    return settings

@@ -1,0 +1,1 @@
+"""The Celery side: the app, the triage task and the periodic jobs."""

@@ -1,0 +1,87 @@
+"""The Celery application, configured from settings.
+
+Redis when ``REDIS_URL`` is set; otherwise kombu's filesystem transport in ``var/broker``,
+which needs no server and still runs tasks asynchronously in a separate worker process.
+Tasks are acknowledged late and rejected when a worker dies, so a killed task is redone;
+the outbox and its periodic re-send cover what a broker loses (FIELD-NOTES: celery#3541).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from store.db import dispose_engine
+from store.settings import Settings, get_settings
+
+
+def broker_options(settings: Settings) -> dict[str, Any]:
+    if settings.redis_url:
+        # A publish while Redis is down must fail fast (the outbox re-sends), not hang.
+        return {
+            "visibility_timeout": 900,
+            "socket_timeout": 5,
+            "socket_connect_timeout": 3,
+            "max_retries": 0,
+        }
+    folder = settings.broker_dir
+    for sub in ("queue", "processed"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "processed_folder": str(folder / "processed"),
+        "store_processed": False,
+    }
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("triage", broker=settings.broker_url, include=["worker.tasks"])
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_backend=None,
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=3,
+        broker_transport_options=broker_options(settings),
+        worker_hijack_root_logger=False,
+        timezone="UTC",
+        beat_schedule={
+            "resend-outbox": {
+                "task": "worker.tasks.resend_outbox",
+                "schedule": float(settings.outbox_resend_seconds),
+            },
+            "overdue-responses": {
+                "task": "worker.tasks.mark_overdue",
+                "schedule": float(settings.overdue_check_seconds),
+            },
+        },
+    )
+    return app
+
+
+celery_app = make_celery(get_settings())
+
+
+@worker_process_init.connect
+def _fresh_connections(**_: Any) -> None:
+    # Pooled database connections must not cross a fork into a worker process.
+    dispose_engine()
+
+
+def reconfigure(settings: Settings) -> None:
+    """Point the already-built app at another broker (tests switch between the embedded
+    default and Redis in one process); cached connections and producers are dropped."""
+    celery_app.conf.broker_url = settings.broker_url
+    celery_app.conf.broker_transport_options = broker_options(settings)
+    with contextlib.suppress(Exception):  # nothing open yet
+        celery_app.pool.force_close_all()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
