@@ -20,10 +20,8 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## create .venv and install the project with its dev tools
 
-run: setup ## set up, check every pathway and show how a sample is triaged
-	$(BIN)/triage rules check rules/*.yaml
-	$(BIN)/triage rules test rules/*.yaml
-	$(BIN)/triage rules explain rules/epilepsy.yaml --answers '{"seizure-count": 4, "side-effects": "mild", "wants-contact": false}'
+run: setup ## set up, then run the API, a worker and the scheduler with demo data (Ctrl-C stops)
+	$(BIN)/triage run
 
 test: setup ## run the whole test suite, lint and type checks included
 	$(BIN)/ruff check .

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     outbox_resend_seconds: int = Field(default=30, ge=1)
     overdue_check_seconds: int = Field(default=300, ge=5)
+    # The first retry of a failed triage task waits up to this long, each next one twice as
+    # long (with full jitter); tests set it small.
+    triage_retry_base_seconds: float = Field(default=2.0, gt=0)
 
     @property
     def broker_url(self) -> str:

@@ -8,11 +8,11 @@ the outbox and its periodic re-send cover what a broker loses (FIELD-NOTES: cele
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from celery import Celery
 from celery.signals import worker_process_init
+from kombu import pools
 
 from store.db import dispose_engine
 from store.settings import Settings, get_settings
@@ -28,12 +28,13 @@ def broker_options(settings: Settings) -> dict[str, Any]:
             "max_retries": 0,
         }
     folder = settings.broker_dir
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     return {
         "data_folder_in": str(folder / "queue"),
         "data_folder_out": str(folder / "queue"),
         "processed_folder": str(folder / "processed"),
+        "control_folder": str(folder / "control"),
         "store_processed": False,
     }
 
@@ -81,7 +82,8 @@ def reconfigure(settings: Settings) -> None:
     default and Redis in one process); cached connections and producers are dropped."""
     celery_app.conf.broker_url = settings.broker_url
     celery_app.conf.broker_transport_options = broker_options(settings)
-    with contextlib.suppress(Exception):  # nothing open yet
-        celery_app.pool.force_close_all()
+    # app.pool is kombu's global pool for the old URL: closing it alone leaves a closed pool
+    # registered, and the next publish fails ("Acquire on closed pool"). Reset them all.
+    pools.reset()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None

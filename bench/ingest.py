@@ -1,0 +1,360 @@
+"""Ingest speed against PostgreSQL + Redis + real Celery workers on this machine.
+
+    .venv/bin/python bench/ingest.py [--seconds 15] [--database-url URL] [--redis-url URL]
+
+Starts the API (uvicorn, 2 processes) and a Celery worker (2 processes) against a fresh
+PostgreSQL schema and a Redis database of their own, then prints:
+
+1. single-resource POSTs per second (target: at least 300),
+2. resources per second in transaction Bundles of 100 (target: at least 2,000),
+3. the time from POST to the item on the worklist at a steady 100 resources per second,
+   median and 95th percentile (target: p95 under 2 s): the POST's send time against the
+   commit time of the triage result that put it on the worklist.
+
+All traffic goes to 127.0.0.1 and every loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def fnr(n: int) -> str:
+    """A synthetic national id with valid control digits (month +80: never a real person)."""
+    day, month, year = 1 + n % 28, 81 + (n // 28) % 12, 50 + (n // 336) % 50
+    individual = 100 + (n // 16800) % 400
+    while True:
+        digits = [int(c) for c in f"{day:02d}{month:02d}{year:02d}{individual:03d}"]
+        k1 = 11 - sum(d * w for d, w in zip(digits, (3, 7, 6, 1, 8, 9, 4, 5, 2), strict=True)) % 11
+        k1 = 0 if k1 == 11 else k1
+        digits.append(k1)
+        k2 = (
+            11
+            - sum(d * w for d, w in zip(digits, (5, 4, 3, 2, 7, 6, 5, 4, 3, 2), strict=True)) % 11
+        )
+        k2 = 0 if k2 == 11 else k2
+        if k1 != 10 and k2 != 10:
+            return "".join(map(str, [*digits, k2]))
+        individual += 1
+        digits = []
+
+
+def weight(patient: str, value: float, at: dt.datetime) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "identifier": [{"system": "urn:bench", "value": uuid.uuid4().hex}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+        "subject": {"reference": f"Patient/{patient}"},
+        "effectiveDateTime": at.isoformat(),
+        "valueQuantity": {
+            "value": value,
+            "unit": "kg",
+            "system": "http://unitsofmeasure.org",
+            "code": "kg",
+        },
+    }
+
+
+class Stack:
+    """The API and a worker as child processes, against their own database and Redis db."""
+
+    def __init__(self, database_url: str, redis_url: str) -> None:
+        self.schema = f"bench_{uuid.uuid4().hex[:8]}"
+        self.admin = sa.create_engine(
+            database_url.replace("postgresql://", "postgresql+psycopg://")
+        )
+        with self.admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{self.schema}"'))
+        self.env = {
+            **os.environ,
+            "ENVIRONMENT": "development",
+            "REDIS_URL": redis_url,
+            "DATABASE_URL": f"{database_url}?options=-csearch_path%3D{self.schema}",
+        }
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.log = Path(f"/tmp/bench-ingest-{self.schema}.log").open("wb")  # noqa: SIM115 (closed in stop)
+
+    def run(self, *args: str) -> None:
+        subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "triage"), *args],
+            env=self.env,
+            cwd=ROOT,
+            check=True,
+            stdout=self.log,
+            stderr=self.log,
+        )
+
+    def start(self) -> None:
+        import redis
+
+        redis.Redis.from_url(self.env["REDIS_URL"]).flushdb()
+        self.run("migrate")
+        self.run("publish-rules")
+        python = sys.executable
+        self.procs.append(
+            subprocess.Popen(
+                [
+                    python,
+                    "-m",
+                    "uvicorn",
+                    "api.app:create_app",
+                    "--factory",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--workers",
+                    "2",
+                    "--log-level",
+                    "warning",
+                    "--no-access-log",
+                ],
+                env=self.env,
+                cwd=ROOT,
+                stdout=self.log,
+                stderr=self.log,
+            )
+        )
+        self.procs.append(
+            subprocess.Popen(
+                [
+                    python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "worker.app",
+                    "worker",
+                    "--concurrency=2",
+                    "--loglevel=WARNING",
+                    "--without-gossip",
+                    "--without-mingle",
+                ],
+                env=self.env,
+                cwd=ROOT,
+                stdout=self.log,
+                stderr=self.log,
+            )
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.base}/ready", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError("the API did not become ready")
+
+    def token(self, role: str) -> str:
+        out = subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "triage"), "token", "--role", role, "--pathways", "*"],
+            env=self.env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return out.stdout.strip().splitlines()[-1]
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        with self.admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+        self.admin.dispose()
+        self.log.close()
+
+    def sql(self, query: str, **params: Any) -> list[Any]:
+        with self.admin.begin() as conn:
+            conn.execute(sa.text(f'SET search_path TO "{self.schema}"'))
+            return list(conn.execute(sa.text(query), params))
+
+
+async def make_patients(client: httpx.AsyncClient, count: int) -> list[str]:
+    ids = []
+    for n in range(count):
+        body = {
+            "resourceType": "Patient",
+            "identifier": [{"system": "urn:oid:2.16.578.1.12.4.1.4.1", "value": fnr(n)}],
+            "name": [{"family": f"Benk{n}", "given": ["Test"]}],
+        }
+        response = await client.post("/fhir/Patient", json=body)
+        response.raise_for_status()
+        ids.append(response.json()["id"])
+    return ids
+
+
+async def single_posts(
+    client: httpx.AsyncClient, patients: list[str], seconds: float, concurrency: int = 16
+) -> float:
+    done = 0
+    stop = time.monotonic() + seconds
+    now = dt.datetime.now(dt.UTC)
+
+    async def loop(k: int) -> None:
+        nonlocal done
+        i = 0
+        while time.monotonic() < stop:
+            body = weight(patients[(k + i) % len(patients)], 80 + (i % 20) / 10, now)
+            response = await client.post("/fhir/Observation", json=body)
+            response.raise_for_status()
+            done += 1
+            i += 1
+
+    start = time.monotonic()
+    await asyncio.gather(*(loop(k) for k in range(concurrency)))
+    return done / (time.monotonic() - start)
+
+
+async def bundle_posts(
+    client: httpx.AsyncClient, patients: list[str], seconds: float, concurrency: int = 4
+) -> float:
+    done = 0
+    stop = time.monotonic() + seconds
+
+    async def loop(k: int) -> None:
+        nonlocal done
+        i = 0
+        while time.monotonic() < stop:
+            patient = patients[(k + i) % len(patients)]
+            base = dt.datetime.now(dt.UTC) - dt.timedelta(hours=100)
+            entries = [
+                {
+                    "fullUrl": f"urn:uuid:{uuid.uuid4()}",
+                    "resource": weight(patient, 80 + j / 100, base + dt.timedelta(hours=j)),
+                    "request": {"method": "POST", "url": "Observation"},
+                }
+                for j in range(100)
+            ]
+            bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+            response = await client.post("/fhir", json=bundle)
+            response.raise_for_status()
+            done += 100
+            i += 1
+
+    start = time.monotonic()
+    await asyncio.gather(*(loop(k) for k in range(concurrency)))
+    return done / (time.monotonic() - start)
+
+
+async def steady_latency(
+    client: httpx.AsyncClient,
+    stack: Stack,
+    patients: list[str],
+    seconds: float,
+    rate: float = 100.0,
+) -> tuple[float, float, int]:
+    sent: dict[str, float] = {}
+    tasks = []
+    interval = 1 / rate
+    start = time.monotonic()
+    wall0 = time.time()
+
+    async def post(i: int) -> None:
+        body = weight(patients[i % len(patients)], 81.0, dt.datetime.now(dt.UTC))
+        t0 = wall0 + (time.monotonic() - start)
+        response = await client.post("/fhir/Observation", json=body)
+        response.raise_for_status()
+        sent[response.json()["id"]] = t0
+
+    for i in range(int(seconds * rate)):
+        tasks.append(asyncio.create_task(post(i)))
+        await asyncio.sleep(max(0.0, start + (i + 1) * interval - time.monotonic()))
+    await asyncio.gather(*tasks)
+    deadline = time.monotonic() + 60
+    rows: list[Any] = []
+    while time.monotonic() < deadline:
+        rows = stack.sql(
+            "SELECT r.id, t.created FROM resource r JOIN triageresult t "
+            "ON t.outbox_id = r.outbox_id WHERE r.id = ANY(:ids)",
+            ids=list(sent),
+        )
+        if len({row[0] for row in rows}) >= len(sent):
+            break
+        await asyncio.sleep(1)
+    first = {}
+    for rid, created in rows:
+        first[rid] = min(first.get(rid, created.timestamp()), created.timestamp())
+    latencies = sorted(first[rid] - sent[rid] for rid in first)
+    p95 = latencies[int(0.95 * (len(latencies) - 1))]
+    return statistics.median(latencies), p95, len(sent) - len(latencies)
+
+
+async def main_async(args: argparse.Namespace, stack: Stack) -> dict[str, float]:
+    token = stack.token("author")
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(
+        base_url=stack.base, limits=limits, timeout=30, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
+        patients = await make_patients(client, 50)
+        single = await single_posts(client, patients, args.seconds)
+        print(f"single-resource POSTs per second: {single:,.0f}  (target >= 300)", flush=True)
+        bundled = await bundle_posts(client, patients, args.seconds)
+        print(
+            f"resources per second in transaction Bundles of 100: {bundled:,.0f}  "
+            f"(target >= 2,000)",
+            flush=True,
+        )
+        await asyncio.sleep(5)  # let the worker drain the backlog before timing latency
+        median, p95, missing = await steady_latency(client, stack, patients, args.seconds)
+        print(
+            f"POST -> worklist at 100 resources/s: median {median * 1000:,.0f} ms, "
+            f"p95 {p95 * 1000:,.0f} ms  (target p95 < 2,000 ms); not triaged: {missing}"
+        )
+    return {
+        "single_per_s": single,
+        "bundle_resources_per_s": bundled,
+        "latency_median_ms": median * 1000,
+        "latency_p95_ms": p95 * 1000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/7")
+    args = parser.parse_args()
+    stack = Stack(args.database_url, args.redis_url)
+    try:
+        stack.start()
+        figures = asyncio.run(main_async(args, stack))
+        print(json.dumps(figures))
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+"""Accepting FHIR input: validate, then store resources, readings and the outbox row in ONE
+transaction, and hand the outbox to the worker only after it committed.
+
+- The same resource twice is stored once: the UNIQUE constraints on
+  Resource(resource_type, dedup_key) and Patient(identifier_system, identifier_value) refuse
+  the second insert; the IntegrityError is caught inside a SAVEPOINT and the first row is
+  answered (``created`` False -> ``200``). Never a search before the insert.
+- One Outbox row per request and patient, naming the QuestionnaireResponses and
+  Observations it accepted (a Bundle of 100 readings for one patient is one row).
+- A ``transaction`` Bundle is all or nothing; a ``batch`` Bundle stores each entry on its
+  own, each entry in its own SAVEPOINT. Entries of a transaction may reference a Patient
+  entry by its ``fullUrl`` (``urn:uuid:...``); the reference is rewritten to the stored id.
+- On SQLite the write starts with ``BEGIN IMMEDIATE``: writers queue for the lock at once
+  (instead of failing on a stale read snapshot), and a SAVEPOINT is never the outermost
+  transaction (pysqlite would commit it on RELEASE).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from store.ingest_checks import Context
+from store.ingest_prepare import Caller, Entry, Refused, prepare
+from store.models import Outbox, Patient, Reading, Resource
+
+__all__ = ["Caller", "Entry", "Refused", "dispatch_after_commit", "ingest", "store_entries"]
+
+log = logging.getLogger(__name__)
+OUTBOXED = ("QuestionnaireResponse", "Observation")
+
+
+def ingest(
+    session: Session,
+    raw: dict[str, Any],
+    expected: str,
+    caller: Caller,
+    if_none_exist: str | None = None,
+    request_id: str | None = None,
+) -> Entry:
+    """Store one resource (``entry.created`` False: the same one was stored before)."""
+    entry = prepare(Context(session), raw, expected, caller, if_none_exist)
+    outbox_ids = store_entries(session, [entry], request_id)
+    if entry.refusal is not None:
+        session.rollback()
+        raise entry.refusal
+    session.commit()
+    dispatch_after_commit(outbox_ids, request_id)
+    return entry
+
+
+def store_entries(session: Session, entries: list[Entry], request_id: str | None) -> list[int]:
+    """Write prepared entries (not committed); return the new outbox ids. Patients first,
+    so that entries referencing one by ``urn:uuid`` get its stored id."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+    by_url: dict[str, str] = {}
+    for entry in entries:
+        if entry.rtype == "Patient":
+            _store_patient(session, entry)
+            if entry.full_url:
+                by_url[entry.full_url] = entry.id
+    groups: dict[str, list[Entry]] = defaultdict(list)
+    for entry in entries:
+        if entry.patient_ref is not None:
+            entry.patient_id = by_url[entry.patient_ref]
+            reference = f"Patient/{entry.patient_id}"
+            entry.body["subject"] = {**entry.body["subject"], "reference": reference}
+        if entry.rtype == "Questionnaire":
+            _store_resources(session, [entry])
+        elif entry.rtype in OUTBOXED:
+            groups[str(entry.patient_id)].append(entry)
+    outbox_ids: list[int] = []
+    readings: list[dict[str, Any]] = []
+    for patient_id, group in groups.items():
+        outbox = Outbox(
+            patient_id=patient_id, resource_ids=[e.id for e in group], request_id=request_id
+        )
+        session.add(outbox)
+        session.flush()
+        assert outbox.id is not None
+        _store_resources(session, group, outbox.id)
+        new = [e for e in group if e.created and e.refusal is None]
+        if not new:
+            session.delete(outbox)
+            continue
+        if len(new) != len(group):
+            outbox.resource_ids = [e.id for e in new]
+        outbox_ids.append(outbox.id)
+        readings += [
+            {
+                "resource_id": e.id,
+                "patient_id": patient_id,
+                "code": m.code,
+                "panel": m.panel,
+                "value": m.value,
+                "unit": m.unit,
+                "time": m.time,
+            }
+            for e in new
+            for m in e.measurements
+        ]
+    if readings:
+        session.execute(insert(Reading), readings)
+    session.flush()
+    return outbox_ids
+
+
+def _store_patient(session: Session, entry: Entry) -> None:
+    row = Patient(
+        id=entry.id,
+        identifier_system=entry.identifier[0] if entry.identifier else None,
+        identifier_value=entry.identifier[1] if entry.identifier else None,
+        name=entry.name,
+        resource=entry.body,
+    )
+    if entry.identifier is None:
+        session.add(row)
+        return
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        existing = session.exec(
+            select(Patient).where(
+                Patient.identifier_system == entry.identifier[0],
+                Patient.identifier_value == entry.identifier[1],
+            )
+        ).first()
+        if existing is None:
+            raise
+        entry.id, entry.body, entry.created = existing.id, existing.resource, False
+
+
+def _row(entry: Entry, outbox_id: int | None) -> Resource:
+    return Resource(
+        id=entry.id,
+        resource_type=entry.rtype,
+        patient_id=entry.patient_id,
+        dedup_key=entry.dedup_key,
+        canonical_url=entry.canonical_url,
+        body=entry.body,
+        data_time=entry.data_time,
+        outbox_id=outbox_id,
+    )
+
+
+def _store_resources(session: Session, entries: list[Entry], outbox_id: int | None = None) -> None:
+    """Insert the rows in one flush; when one of them is already stored, row by row."""
+    # The same key order in every request: two Bundles cannot deadlock on each other's keys.
+    ordered = sorted(entries, key=lambda e: e.dedup_key or "")
+    if not any(e.dedup_key for e in ordered):
+        session.add_all([_row(e, outbox_id) for e in ordered])
+        session.flush()
+        return
+    try:
+        with session.begin_nested():
+            session.add_all([_row(e, outbox_id) for e in ordered])
+        return
+    except IntegrityError:
+        pass
+    for entry in ordered:
+        try:
+            with session.begin_nested():
+                session.add(_row(entry, outbox_id))
+        except IntegrityError:
+            _answer_with_first(session, entry)
+
+
+def _answer_with_first(session: Session, entry: Entry) -> None:
+    existing = session.exec(
+        select(Resource).where(
+            Resource.resource_type == entry.rtype, Resource.dedup_key == entry.dedup_key
+        )
+    ).first()
+    if existing is None:
+        entry.refusal = Refused.one(409, "conflict", "could not be stored; send it again")
+    elif existing.patient_id != entry.patient_id:
+        entry.refusal = Refused.one(
+            409, "duplicate", "a resource with this identifier exists for another subject"
+        )
+    if existing is None or entry.refusal is not None:
+        entry.created = False
+        return
+    entry.id, entry.body, entry.created = existing.id, existing.body, False
+
+
+def dispatch_after_commit(outbox_ids: list[int], request_id: str | None) -> None:
+    """Hand the committed outbox rows to the worker; what cannot be sent is re-sent later."""
+    if not outbox_ids:
+        return
+    try:
+        from worker.dispatch import dispatch
+
+        dispatch(outbox_ids, request_id)
+    except Exception:  # the outbox keeps the work; the periodic re-send hands it over
+        log.warning("could not dispatch %d outbox rows now", len(outbox_ids))

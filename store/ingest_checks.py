@@ -1,0 +1,171 @@
+"""What an incoming resource is checked against beyond FHIR validity: the pathways in force
+and the stored Questionnaires (internal to :mod:`store.ingest`).
+
+- a response's answers have the engine type each pathway reading it declares (a ``scores``
+  input needs a code of its map);
+- a response fits the stored Questionnaire it names (newest with that url, the same
+  ``version`` preferred);
+- a device unit converts to the unit each pathway that reads the code declares.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from sqlmodel import Session, select
+
+from fhir_adapters import ObservationData, OutcomeIssue, flatten_response
+from fhir_adapters.observation import UCUM
+from fhir_adapters.questionnaire_check import check_against_questionnaire
+from store.models import Patient, Resource
+from store.pathways import current_pathways
+from triage import Pathway
+from triage.expressions import to_engine_value, type_word
+from triage.model import AnswerInput
+from triage.units import can_convert
+
+_ENGINE_KIND = {
+    decimal.Decimal: "FLOAT",
+    bool: "BOOLEAN",
+    str: "STRING",
+    dt.datetime: "DATETIME",
+}
+
+
+@dataclass
+class Context:
+    """One request's view of the database: pathways, patients and questionnaires, each
+    looked up once however many entries need them."""
+
+    session: Session
+    _patients: dict[str, bool] = field(default_factory=dict)
+    _questionnaires: dict[tuple[str, str | None], dict[str, Any] | None] = field(
+        default_factory=dict
+    )
+
+    @cached_property
+    def pathways(self) -> dict[str, Pathway]:
+        return current_pathways(self.session)
+
+    def patient_exists(self, patient_id: str) -> bool:
+        if patient_id not in self._patients:
+            found = self.session.get(Patient, patient_id)
+            self._patients[patient_id] = found is not None
+        return self._patients[patient_id]
+
+    def questionnaire(self, url: str, version: str | None) -> dict[str, Any] | None:
+        key = (url, version)
+        if key not in self._questionnaires:
+            rows = self.session.exec(
+                select(Resource.body)
+                .where(Resource.resource_type == "Questionnaire", Resource.canonical_url == url)
+                .order_by(Resource.received_at.desc())  # type: ignore[attr-defined]
+            ).all()
+            same = [body for body in rows if version and body.get("version") == version]
+            self._questionnaires[key] = (same or list(rows) or [None])[0]
+        return self._questionnaires[key]
+
+
+def response_problems(
+    ctx: Context, qr: Any, raw: dict[str, Any], url: str | None
+) -> list[OutcomeIssue]:
+    """Answers the pathways in force cannot read, and misfits with the stored Questionnaire."""
+    if not url:
+        return []
+    issues: list[OutcomeIssue] = []
+    readers = [p for p in ctx.pathways.values() if p.reads_questionnaire(url)]
+    if readers:
+        flat = flatten_response(qr)
+        places = _answer_places(raw.get("item") or [], "QuestionnaireResponse", {})
+        for pathway in readers:
+            issues += _typed_answers(pathway, flat, places)
+    raw_version = str(raw.get("questionnaire", "")).partition("|")[2] or None
+    stored = ctx.questionnaire(url, raw_version)
+    if stored is not None:
+        issues += check_against_questionnaire(raw, stored)
+    unique: dict[tuple[str, str], OutcomeIssue] = {}
+    for issue in issues:
+        unique.setdefault((issue.location, issue.diagnostics), issue)
+    return list(unique.values())
+
+
+def _typed_answers(
+    pathway: Pathway, flat: dict[str, Any], places: dict[str, str]
+) -> list[OutcomeIssue]:
+    issues: list[OutcomeIssue] = []
+    for name, spec in pathway.inputs.items():
+        if not isinstance(spec, AnswerInput) or flat.get(spec.link_id) is None:
+            continue
+        value = flat[spec.link_id]
+        where = places.get(spec.link_id, "QuestionnaireResponse.item")
+        if spec.scores is not None:
+            if not (isinstance(value, str) and value in spec.scores):
+                known = ", ".join(spec.scores)
+                text = f"the answer to {spec.link_id} must be one of the codes {known}"
+                issues.append(OutcomeIssue("error", "code-invalid", text, where))
+            continue
+        expected = pathway.types.get(name)
+        want = getattr(expected, "name", "UNDEFINED")
+        try:
+            got = _ENGINE_KIND.get(type(to_engine_value(value)))
+        except TypeError:
+            got = None
+        if want != "UNDEFINED" and got != want:
+            text = (
+                f"the answer to {spec.link_id} must be {type_word(expected)} (pathway {pathway.id})"
+            )
+            issues.append(OutcomeIssue("error", "value", text, where))
+    return issues
+
+
+def _answer_places(nodes: list[Any], path: str, out: dict[str, str]) -> dict[str, str]:
+    """linkId -> location of its first answer with a value, in flatten_response's order."""
+    for i, node in enumerate(nodes):
+        if not isinstance(node, dict):
+            continue
+        where = f"{path}.item[{i}]"
+        link = node.get("linkId")
+        for j, answer in enumerate(node.get("answer") or []):
+            has_value = any(key.startswith("value") for key in answer)
+            if isinstance(link, str) and link not in out and has_value:
+                out[link] = f"{where}.answer[{j}]"
+            _answer_places(answer.get("item") or [], f"{where}.answer[{j}]", out)
+        _answer_places(node.get("item") or [], where, out)
+    return out
+
+
+def unit_problems(ctx: Context, data: ObservationData, raw: dict[str, Any]) -> list[OutcomeIssue]:
+    """Readings whose unit cannot be converted to the unit a pathway in force wants."""
+    places = _quantity_places(raw)
+    issues: list[OutcomeIssue] = []
+    for index, m in enumerate(data.measurements):
+        for pathway in ctx.pathways.values():
+            route = pathway.route_for(m.code, m.panel)
+            if route is None or can_convert(m.unit, route.unit, analyte=route.analyte):
+                continue
+            where = places[index] if index < len(places) else "Observation"
+            text = (
+                f"the unit {m.unit} cannot be converted to {route.unit}, "
+                f"which pathway {pathway.id} reads {route.name} in"
+            )
+            issues.append(OutcomeIssue("error", "value", text, where))
+            break
+    return issues
+
+
+def _quantity_places(raw: dict[str, Any]) -> list[str]:
+    """Where each measurement's unit is, in observation_measurements' order."""
+    out: list[str] = []
+    holders = [(raw, "Observation")] + [
+        (c, f"Observation.component[{i}]") for i, c in enumerate(raw.get("component") or [])
+    ]
+    for holder, where in holders:
+        quantity = holder.get("valueQuantity") if isinstance(holder, dict) else None
+        if isinstance(quantity, dict):
+            coded = quantity.get("system") == UCUM and quantity.get("code")
+            out.append(f"{where}.valueQuantity.{'code' if coded else 'unit'}")
+    return out

@@ -1,0 +1,220 @@
+"""One incoming resource made ready to store: validated once, checked, and given its id,
+``meta``, dedup key, patient, canonical url, data time and readings (internal to
+:mod:`store.ingest`). Nothing here writes to the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fhir_adapters import (
+    FhirInputError,
+    OutcomeIssue,
+    observation_measurements,
+    parse_resource,
+    reference_id,
+    response_questionnaire_url,
+)
+from fhir_adapters.norwegian_id import DNR_SYSTEM, FNR_SYSTEM, national_id_problem
+from fhir_adapters.observation import LOCAL_TZ
+from store.ingest_checks import Context, response_problems, unit_problems
+from store.models import new_id, utcnow
+from triage import Measurement
+
+INGESTED = ("Patient", "Questionnaire", "QuestionnaireResponse", "Observation")
+_PREFIX = {"Patient": "p", "Questionnaire": "q", "QuestionnaireResponse": "qr", "Observation": "o"}
+
+
+class Refused(FhirInputError):
+    """Input refused with an HTTP status (400 bad input, 403 not allowed, 409, 422)."""
+
+    def __init__(self, issues: list[OutcomeIssue], status: int = 400) -> None:
+        super().__init__(issues)
+        self.status = status
+
+    @classmethod
+    def one(cls, status: int, code: str, text: str, where: str = "") -> Refused:
+        return cls([OutcomeIssue("error", code, text, where)], status)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who posts: a patient (only for ``patient_id``), a clinician, or an author."""
+
+    patient_id: str | None = None
+    staff: bool = False
+    author: bool = False
+
+
+@dataclass
+class Entry:
+    """A resource ready to store; after the write, ``created`` and the stored ``body``."""
+
+    rtype: str
+    id: str
+    body: dict[str, Any]
+    dedup_key: str | None = None
+    patient_id: str | None = None
+    patient_ref: str | None = None  # a transaction's urn:uuid of a Patient entry
+    canonical_url: str | None = None
+    data_time: dt.datetime | None = None
+    measurements: list[Measurement] = field(default_factory=list)
+    identifier: tuple[str, str] | None = None  # Patient: the unique identifier
+    name: str | None = None
+    full_url: str | None = None
+    created: bool = True
+    refusal: Refused | None = None  # set when the write finds a conflict
+
+
+def prepare(
+    ctx: Context,
+    raw: dict[str, Any],
+    expected: str | None,
+    caller: Caller,
+    if_none_exist: str | None = None,
+    bundle_urls: frozenset[str] = frozenset(),
+) -> Entry:
+    """Validate and check one resource; raise :class:`Refused` (or FhirInputError: 400)."""
+    resource = parse_resource(raw, expected)
+    rtype = str(raw["resourceType"])
+    if rtype not in INGESTED:
+        raise Refused.one(400, "not-supported", f"{rtype} cannot be posted here", "resourceType")
+    now = utcnow()
+    meta = {**(raw.get("meta") or {}), "versionId": "1", "lastUpdated": now.isoformat()}
+    entry = Entry(rtype, new_id(_PREFIX[rtype]), {**raw, "meta": meta})
+    entry.body["id"] = entry.id
+    if rtype == "Patient":
+        _patient(entry, raw, caller, if_none_exist)
+        return entry
+    if rtype == "Questionnaire":
+        if not caller.author:
+            raise Refused.one(403, "forbidden", "only an author may publish questionnaires")
+        entry.canonical_url = str(raw["url"]) if raw.get("url") else None
+        entry.dedup_key = _dedup_key(raw, if_none_exist)
+        if entry.dedup_key is None and entry.canonical_url:
+            entry.dedup_key = f"url={entry.canonical_url}|{raw.get('version') or ''}"
+        return entry
+    _subject(ctx, entry, raw, caller, bundle_urls)
+    entry.dedup_key = _dedup_key(raw, if_none_exist)
+    if rtype == "QuestionnaireResponse":
+        entry.canonical_url = response_questionnaire_url(resource)  # type: ignore[arg-type]
+        problems = response_problems(ctx, resource, raw, entry.canonical_url)
+        if problems:
+            raise Refused(problems, 422)
+        entry.data_time = _aware(getattr(resource, "authored", None)) or now
+    else:
+        data = observation_measurements(resource)  # type: ignore[arg-type]
+        problems = unit_problems(ctx, data, raw)
+        if problems:
+            raise Refused(problems, 422)
+        entry.measurements = data.measurements
+        times = [m.time for m in data.measurements]
+        entry.data_time = max(times) if times else _observation_time(resource) or now
+    return entry
+
+
+def _subject(
+    ctx: Context, entry: Entry, raw: dict[str, Any], caller: Caller, bundle_urls: frozenset[str]
+) -> None:
+    where = f"{entry.rtype}.subject"
+    subject = raw.get("subject") or {}
+    reference = subject.get("reference") if isinstance(subject, dict) else None
+    if not reference:
+        raise Refused.one(422, "required", "subject must reference a Patient", where)
+    if reference in bundle_urls:
+        if caller.patient_id is not None:
+            raise Refused.one(403, "forbidden", "a patient may post only for their own record")
+        entry.patient_ref = reference
+        return
+    patient_id = reference_id(reference, "Patient")
+    if caller.patient_id is not None and patient_id != caller.patient_id:
+        raise Refused.one(403, "forbidden", "a patient may post only for their own record")
+    if patient_id is None or not ctx.patient_exists(patient_id):
+        raise Refused.one(422, "not-found", f"subject {reference} is not a known Patient", where)
+    entry.patient_id = patient_id
+
+
+def _patient(entry: Entry, raw: dict[str, Any], caller: Caller, if_none_exist: str | None) -> None:
+    if not caller.staff:
+        raise Refused.one(403, "forbidden", "only staff may register patients")
+    candidates: list[tuple[int, str, str]] = []
+    for i, ident in enumerate(raw.get("identifier") or []):
+        system, value = ident.get("system"), ident.get("value")
+        if system in (FNR_SYSTEM, DNR_SYSTEM):
+            problem = national_id_problem(str(value or ""), system)
+            if problem:
+                raise Refused.one(422, "value", problem, f"Patient.identifier[{i}].value")
+        if system and value:
+            rank = {FNR_SYSTEM: 0, DNR_SYSTEM: 1}.get(system, 2)
+            candidates.append((rank, str(system), str(value)))
+    if if_none_exist:
+        key = _query_key(if_none_exist)
+        wanted = key.removeprefix("identifier=")
+        found = [c for c in candidates if f"{c[1]}|{c[2]}" == wanted]
+        if not key.startswith("identifier=") or not found:
+            raise Refused.one(
+                400,
+                "not-supported",
+                "If-None-Exist for a Patient must be identifier=SYSTEM|VALUE of one of its "
+                "identifiers",
+            )
+        candidates = found
+    if candidates:
+        _, system, value = min(candidates)
+        entry.identifier = (system, value)
+    entry.name = _name(raw.get("name") or [])
+
+
+def _name(names: list[dict[str, Any]]) -> str | None:
+    for name in names:
+        if name.get("text"):
+            return str(name["text"])
+        parts = [*(name.get("given") or []), name.get("family") or ""]
+        text = " ".join(str(p) for p in parts if p)
+        if text:
+            return text
+    return None
+
+
+def _dedup_key(raw: dict[str, Any], if_none_exist: str | None) -> str | None:
+    if if_none_exist:
+        return _query_key(if_none_exist)
+    idents = raw.get("identifier")
+    for ident in [idents] if isinstance(idents, dict) else idents or []:
+        if ident.get("system") and ident.get("value"):
+            return f"identifier={ident['system']}|{ident['value']}"
+    return None
+
+
+def _query_key(query: str) -> str:
+    """A conditional create's search, normalized: ``identifier=S|V`` (parameters sorted)."""
+    pairs = sorted(parse_qsl(query.strip().lstrip("?"), keep_blank_values=True))
+    if not pairs or any(not key or not value for key, value in pairs):
+        raise Refused.one(
+            400, "invalid", "If-None-Exist must be a search such as identifier=SYSTEM|VALUE"
+        )
+    return "&".join(f"{key}={value}" for key, value in pairs)
+
+
+def _aware(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo is not None else None
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time(0), tzinfo=LOCAL_TZ)
+    return None
+
+
+def _observation_time(obs: Any) -> dt.datetime | None:
+    period = getattr(obs, "effectivePeriod", None)
+    for value in (
+        getattr(obs, "effectiveDateTime", None),
+        getattr(obs, "effectiveInstant", None),
+        period.end if period is not None else None,
+        period.start if period is not None else None,
+    ):
+        if (when := _aware(value)) is not None:
+            return when
+    return None

@@ -1,0 +1,245 @@
+"""Triage jobs against real databases (embedded and PostgreSQL), and through a real worker.
+
+Rows are written straight into the database (tests/integration/worker_rows.py); the job
+functions are called directly, and a real Celery worker process runs the same through
+the broker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from store.db import session_scope
+from store.models import Enrolment, Resource, TriageResult, WorklistItem
+from store.pathways import version_row
+from tests.conftest import Service
+from tests.integration import worker_rows as rows
+from worker import jobs, periodic
+from worker.dispatch import dispatch
+
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+@pytest.fixture(scope="module")
+def worker(service: Service, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    service.start_worker(tmp_path_factory.mktemp(f"worker-{service.name}"))
+    yield service
+    service.stop_workers()
+
+
+def red_response(pid: str, authored: dt.datetime = NOW) -> dict[str, object]:
+    return rows.response(pid, rows.epilepsy_answers(5, side_effects="mild"), authored)
+
+
+def test_a_red_epilepsy_response_makes_a_red_item_with_reasons_and_ruleset(
+    service: Service,
+) -> None:
+    pid = rows.patient()
+    rows.enrol(pid, "epilepsy")
+    (qr,), box = rows.store(pid, red_response(pid, NOW - dt.timedelta(hours=1)))
+    assert jobs.triage_outbox(box) == "done"
+    (item,) = rows.items_of(pid)
+    assert (item.pathway_id, item.level, item.status, item.kind) == (
+        "epilepsy",
+        "red",
+        "open",
+        "triage",
+    )
+    assert item.reasons[0]["rule"] == "many-seizures"
+    assert item.reasons[0]["text"] == "5 anfall siden sist (grense 3)"
+    assert {r["rule"] for r in item.reasons} >= {"some-seizures", "mild-side-effects"}
+    with session_scope() as session:
+        version = version_row(session, "epilepsy")
+        assert version is not None
+        assert item.ruleset == {
+            "pathway": "epilepsy",
+            "version": version.version,
+            "sha256": version.sha256,
+        }
+        resource = session.get(Resource, qr)
+        assert resource is not None and resource.routed is True
+        result = session.exec(select(TriageResult).where(TriageResult.patient_id == pid)).one()
+    assert item.action == {"consultation": "physical", "within": "P14D"}
+    assert item.due == NOW - dt.timedelta(hours=1) + dt.timedelta(days=14)
+    assert item.sources == [{"resourceType": "QuestionnaireResponse", "id": qr}]
+    assert (result.level, result.id, result.task_key) == ("red", item.result_id, f"{box}:epilepsy")
+    assert (result.version, result.sha256) == (version.version, version.sha256)
+    assert result.result["enrolled"] is True
+    assert rows.outbox_row(box).done_at is not None
+
+
+def test_a_new_green_response_updates_the_same_open_item_and_keeps_history(
+    service: Service,
+) -> None:
+    pid = rows.patient()
+    rows.enrol(pid, "epilepsy")
+    _, first = rows.store(pid, red_response(pid, NOW - dt.timedelta(days=2)))
+    jobs.triage_outbox(first)
+    green = rows.response(pid, rows.epilepsy_answers(0), NOW - dt.timedelta(hours=2))
+    _, second = rows.store(pid, green)
+    jobs.triage_outbox(second)
+    (item,) = rows.items_of(pid)
+    assert (item.level, item.status, item.open_key) == ("green", "open", f"{pid}|epilepsy")
+    assert [(e.change, e.level) for e in rows.events_of(item.id)] == [
+        ("created", "red"),
+        ("lowered", "green"),
+    ]
+    assert rows.counts(pid) == {"results": 2, "items": 1, "open": 1, "events": 2}
+
+
+def test_running_the_same_outbox_row_twice_changes_nothing(service: Service) -> None:
+    pid = rows.patient()
+    _, box = rows.store(pid, red_response(pid))
+    assert jobs.triage_outbox(box) == "done"
+    before = rows.counts(pid)
+    assert jobs.triage_outbox(box) == "already-done"
+    assert rows.counts(pid) == before == {"results": 1, "items": 1, "open": 1, "events": 1}
+
+
+def weight(pid: str, kg: float, at: dt.datetime) -> dict[str, object]:
+    return rows.observation(pid, "29463-7", kg, "kg", at)
+
+
+def test_a_new_weight_reading_is_judged_over_the_stored_last_three_days(service: Service) -> None:
+    pid = rows.patient()
+    rows.enrol(pid, "heart-failure")
+    levels = []
+    for days, kg in ((3, 82.0), (2, 82.9), (1, 83.6)):
+        _, box = rows.store(pid, weight(pid, kg, NOW - dt.timedelta(days=days)))
+        jobs.triage_outbox(box)
+        levels.append(rows.items_of(pid)[0].level)
+    assert levels == ["green", "green", "yellow"]  # +0.9 kg, then +1.6 kg over the stored days
+    _, box = rows.store(pid, weight(pid, 84.3, NOW - dt.timedelta(hours=1)))
+    jobs.triage_outbox(box)
+    (item,) = rows.items_of(pid)
+    assert item.level == "red"
+    assert item.reasons[0]["rule"] == "rapid-weight-gain"
+    assert item.reasons[0]["text"] == "Vektøkning 2,3 kg på 3 dager"
+
+
+def test_the_patients_own_thresholds_are_used(service: Service) -> None:
+    own, other = rows.patient(), rows.patient()
+    rows.enrol(own, "epilepsy", {"seizures_red": 2})
+    for pid in (own, other):
+        _, box = rows.store(pid, rows.response(pid, rows.epilepsy_answers(2), NOW))
+        jobs.triage_outbox(box)
+    assert rows.items_of(own)[0].level == "red"
+    assert rows.items_of(other)[0].level == "yellow"  # not enrolled: triaged with the defaults
+    with session_scope() as session:
+        results = {
+            r.patient_id: r.result
+            for r in session.exec(
+                select(TriageResult).where(TriageResult.patient_id.in_([own, other]))
+            )  # type: ignore[attr-defined]
+        }
+    assert results[own]["thresholds"]["seizures_red"] == 2
+    assert results[own]["patient_thresholds"] == ["seizures_red"]
+    assert results[other]["enrolled"] is False
+
+
+def test_data_no_pathway_reads_is_kept_as_unrouted(service: Service) -> None:
+    pid = rows.patient()
+    body = rows.observation(pid, "39156-5", 24.0, "kg/m2", NOW)  # BMI: no pathway reads it
+    (rid,), box = rows.store(pid, body)
+    jobs.triage_outbox(box)
+    with session_scope() as session:
+        resource = session.get(Resource, rid)
+        assert resource is not None and resource.routed is False
+    assert rows.counts(pid)["items"] == 0
+    assert rows.outbox_row(box).done_at is not None
+
+
+@pytest.mark.parametrize("status", ["final", "cancelled"])
+def test_an_observation_without_a_value_is_yellow_never_green(
+    service: Service, status: str
+) -> None:
+    pid = rows.patient()
+    rows.enrol(pid, "heart-failure")
+    value = 80.0 if status == "cancelled" else None
+    _, box = rows.store(pid, rows.observation(pid, "29463-7", value, "kg", NOW, status=status))
+    jobs.triage_outbox(box)
+    (item,) = rows.items_of(pid)
+    assert (item.pathway_id, item.level) == ("heart-failure", "yellow")
+    assert item.reasons[0]["kind"] == "no-reading"
+    assert item.reasons[0]["text"].startswith("Måling uten verdi (weight)")
+
+
+def test_data_goes_to_the_pathways_the_patient_is_enrolled_in(service: Service) -> None:
+    pid = rows.patient()
+    rows.enrol(pid, "hypertension-home-bp")
+    _, box = rows.store(pid, rows.observation(pid, "8480-6", 150.0, "mm[Hg]", NOW))
+    jobs.triage_outbox(box)
+    assert [i.pathway_id for i in rows.items_of(pid)] == ["hypertension-home-bp"]
+
+
+def test_two_jobs_at_once_for_one_patient_make_one_open_item(service: Service) -> None:
+    pid = rows.patient()
+    boxes = [
+        rows.store(pid, red_response(pid, NOW - dt.timedelta(minutes=m)))[1] for m in (1, 2, 3)
+    ]
+    start = threading.Barrier(len(boxes))
+    errors: list[BaseException] = []
+
+    def run(box: int) -> None:
+        start.wait()
+        try:
+            jobs.triage_outbox(box)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(box,)) for box in boxes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert rows.counts(pid) == {"results": 3, "items": 1, "open": 1, "events": 3}
+
+
+def test_an_overdue_response_makes_one_yellow_item(service: Service) -> None:
+    pid = rows.patient()
+    with session_scope() as session:
+        session.add(
+            Enrolment(
+                patient_id=pid,
+                pathway_id="epilepsy",
+                thresholds={},
+                enrolled_at=dt.datetime(2026, 1, 10, 9, 0, tzinfo=dt.UTC),
+            )
+        )
+    when = dt.datetime(2026, 7, 25, tzinfo=dt.UTC)  # due 10 July, overdue from 24 July
+    assert periodic.mark_overdue(now=when) >= 1
+    (item,) = rows.items_of(pid)
+    assert (item.level, item.kind, item.status) == ("yellow", "overdue", "open")
+    assert item.reasons[0]["text"] == "Skjema ikke besvart: forfalt 10.07.2026"
+    periodic.mark_overdue(now=when + dt.timedelta(days=1))
+    assert rows.counts(pid) == {"results": 0, "items": 1, "open": 1, "events": 1}
+    with session_scope() as session:  # a clinician resolves it: it is not flagged again
+        row = session.get(WorklistItem, item.id)
+        assert row is not None
+        row.status, row.open_key = "resolved", None
+        session.add(row)
+    periodic.mark_overdue(now=when + dt.timedelta(days=2))
+    assert rows.counts(pid)["items"] == 1
+
+
+def test_a_real_worker_triages_what_is_dispatched(worker: Service, tmp_path: Path) -> None:
+    pid = rows.patient()
+    rows.enrol(pid, "epilepsy")
+    _, box = rows.store(pid, red_response(pid))
+    assert dispatch([box]) == 1
+    item = rows.wait_for(lambda: rows.items_of(pid), timeout=30, what="the worklist item")[0]
+    assert (item.level, item.reasons[0]["rule"]) == ("red", "many-seizures")
+    assert rows.outbox_row(box).dispatched_at is not None
+    dispatch([box])  # delivered again: nothing changes
+    rows.wait_for(lambda: rows.outbox_row(box).done_at, what="done")
+    _, marker = rows.store(pid, rows.response(pid, rows.epilepsy_answers(0), NOW))
+    dispatch([marker])  # the queue is worked in order: once this is done, so is the repeat
+    rows.wait_for(lambda: rows.outbox_row(marker).done_at, timeout=30, what="the second row")
+    assert rows.counts(pid) == {"results": 2, "items": 1, "open": 1, "events": 2}

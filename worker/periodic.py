@@ -1,0 +1,163 @@
+"""The periodic jobs: re-send outbox rows the broker never got or lost, and flag overdue responses.
+
+Re-send: a row never handed over (``dispatched_at`` empty: the broker was down) is sent
+once it is a few seconds old; a row handed over long ago and still not done (a worker
+killed with the task, a message the broker lost) is sent again. Each re-send of a row that
+had been handed over counts in ``Outbox.attempts``; after :data:`MAX_RESENDS` the row is
+shown as failed instead, so a task that kills its worker cannot loop for ever.
+
+Overdue: see :func:`triage.worklist.overdue_due`. Each missing response is flagged once:
+its reason carries a key with the due time, and no item of the patient and pathway (open
+or resolved) with that key is flagged again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import sqlalchemy as sa
+from sqlalchemy import and_, func, or_
+from sqlmodel import Session, select
+
+from store.db import session_scope
+from store.models import Enrolment, Outbox, Resource, UTCDateTime, WorklistItem
+from store.pathways import compiled, latest_rows
+from triage import Level, Pathway
+from triage.worklist import due_time, overdue_due, overdue_text
+from worker import items
+from worker.jobs import record_failure, with_conflict_retry
+
+log = logging.getLogger(__name__)
+
+UNDISPATCHED_AFTER = dt.timedelta(seconds=5)  # the API dispatches right after its commit
+STALE_AFTER = dt.timedelta(minutes=10)  # longer than a task with all its retries takes
+MAX_RESENDS = 5
+BATCH = 500
+
+
+def resend_outbox(
+    now: dt.datetime | None = None,
+    undispatched_after: dt.timedelta = UNDISPATCHED_AFTER,
+    stale_after: dt.timedelta = STALE_AFTER,
+    limit: int = BATCH,
+) -> int:
+    """Hand over again the rows that need it (at most ``limit``); return how many were sent."""
+    from worker.dispatch import dispatch
+
+    now = now or dt.datetime.now(dt.UTC)
+    with session_scope() as session:
+        rows = session.exec(
+            select(Outbox.id, Outbox.dispatched_at, Outbox.attempts)
+            .where(
+                Outbox.done_at == None,  # noqa: E711 (SQL)
+                or_(
+                    and_(
+                        Outbox.dispatched_at == None,  # noqa: E711
+                        Outbox.created <= now - undispatched_after,
+                    ),
+                    Outbox.dispatched_at <= now - stale_after,  # type: ignore[operator]
+                ),
+            )
+            .order_by(Outbox.id)  # type: ignore[arg-type]
+            .limit(limit)
+        ).all()
+    lost = [oid for oid, sent, attempts in rows if sent is not None and attempts >= MAX_RESENDS]
+    ids = [oid for oid, _, _ in rows if oid not in set(lost)]
+    for oid in lost:
+        record_failure(oid, "lost", MAX_RESENDS, "re-sent without an answer")
+    sent = dispatch(ids) if ids else 0
+    redone = [oid for oid, at, _ in rows if at is not None and oid in set(ids[:sent])]
+    if redone:
+        with session_scope() as session:
+            session.execute(
+                sa.update(Outbox)
+                .where(Outbox.id.in_(redone))  # type: ignore[union-attr]
+                .values(attempts=Outbox.attempts + 1)
+            )
+    if rows:
+        log.info("outbox re-send: %d sent, %d shown as failed", sent, len(lost))
+    return sent
+
+
+def mark_overdue(now: dt.datetime | None = None) -> int:
+    """Flag enrolled patients whose scheduled response is overdue; return how many items."""
+    now = now or dt.datetime.now(dt.UTC)
+    with session_scope() as session:
+        pathways = {
+            row.pathway_id: p
+            for row in latest_rows(session)
+            if (p := compiled(row)).schedule is not None and p.questionnaires
+        }
+        if not pathways:
+            return 0
+        enrolments = session.exec(
+            select(Enrolment).where(
+                Enrolment.active == True,  # noqa: E712
+                Enrolment.pathway_id.in_(pathways),  # type: ignore[attr-defined]
+            )
+        ).all()
+        last = _last_responses(session, {u for p in pathways.values() for u in p.questionnaires})
+    flagged = 0
+    for enrolment in enrolments:
+        pathway = pathways[enrolment.pathway_id]
+        assert pathway.schedule is not None
+        answered = [last.get((enrolment.patient_id, u)) for u in pathway.questionnaires]
+        newest = max((t for t in answered if t is not None), default=None)
+        due = overdue_due(pathway.schedule, newest, enrolment.enrolled_at, now)
+        if due is None:
+            continue
+        done = with_conflict_retry(
+            lambda s, e=enrolment, p=pathway, d=due: _flag(s, e.patient_id, p, d, now)
+        )
+        flagged += int(done)
+    if flagged:
+        log.info("overdue: %d worklist item(s) flagged", flagged)
+    return flagged
+
+
+def _last_responses(session: Session, urls: set[str]) -> dict[tuple[str, str], dt.datetime]:
+    when = sa.type_coerce(
+        func.max(func.coalesce(Resource.data_time, Resource.received_at)), UTCDateTime()
+    )
+    rows = session.exec(
+        select(Resource.patient_id, Resource.canonical_url, when)
+        .where(
+            Resource.resource_type == "QuestionnaireResponse",
+            Resource.canonical_url.in_(urls),  # type: ignore[union-attr]
+        )
+        .group_by(Resource.patient_id, Resource.canonical_url)
+    ).all()
+    return {(patient_id, url): at for patient_id, url, at in rows}
+
+
+def _flag(
+    session: Session, patient_id: str, pathway: Pathway, due: dt.datetime, now: dt.datetime
+) -> bool:
+    key = f"overdue:{due.astimezone(dt.UTC).isoformat()}"
+    seen = session.exec(
+        select(WorklistItem).where(
+            WorklistItem.patient_id == patient_id, WorklistItem.pathway_id == pathway.id
+        )
+    ).all()
+    if any(items.has_reason(item, key) for item in seen):
+        return False
+    reason = {
+        "rule": None,
+        "level": Level.YELLOW.label,
+        "text": overdue_text(due, pathway.language),
+        "kind": "overdue",
+        "key": key,
+        "due": due.isoformat(),
+    }
+    item = items.apply_problem(
+        session,
+        patient_id=patient_id,
+        pathway_id=pathway.id,
+        kind="overdue",
+        reason=reason,
+        due=due_time(Level.YELLOW, None, now),
+        now=now,
+        ruleset={"pathway": pathway.id, "version": pathway.version, "sha256": pathway.sha256},
+    )
+    return item is not None

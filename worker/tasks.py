@@ -1,0 +1,60 @@
+"""Celery tasks: each a few lines around a job in worker/jobs.py or worker/periodic.py.
+
+``triage_outbox`` is acknowledged late and retried with exponential backoff and full
+jitter (the first wait up to ``TRIAGE_RETRY_BASE_SECONDS``, each next one up to twice as
+long, at most :data:`MAX_BACKOFF`); when the retries run out, the patient lands on the
+worklist as yellow "could not be triaged" instead. Tasks take ids, never rows, and log ids
+and error types only (an error's message may quote patient data).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import Any
+
+from store.settings import get_settings
+from worker import jobs, periodic
+from worker.app import celery_app
+
+log = logging.getLogger(__name__)
+
+MAX_RETRIES = 5
+MAX_BACKOFF = 300.0
+
+
+def backoff(retries: int) -> float:
+    """Seconds before the next try: full jitter over an exponentially growing ceiling."""
+    ceiling = min(MAX_BACKOFF, get_settings().triage_retry_base_seconds * 2**retries)
+    return random.uniform(0, ceiling)
+
+
+@celery_app.task(
+    bind=True, name="worker.tasks.triage_outbox", acks_late=True, max_retries=MAX_RETRIES
+)
+def triage_outbox(self: Any, outbox_id: int) -> str:
+    """Triage one outbox row; retried, and shown as failed when the retries run out."""
+    retries = self.request.retries
+    try:
+        return jobs.triage_outbox(outbox_id, attempt=retries)
+    except Exception as exc:
+        if retries >= self.max_retries:
+            log.error("outbox %s failed %d times (%s)", outbox_id, retries + 1, type(exc).__name__)
+            jobs.record_failure(
+                outbox_id, jobs.describe_error(exc), retries + 1, type(exc).__name__
+            )
+            return "failed"
+        log.warning("outbox %s: %s; retrying", outbox_id, type(exc).__name__)
+        raise self.retry(countdown=backoff(retries)) from None
+
+
+@celery_app.task(name="worker.tasks.resend_outbox", acks_late=True)
+def resend_outbox() -> int:
+    """Hand over outbox rows that were never sent or were lost on the way."""
+    return periodic.resend_outbox()
+
+
+@celery_app.task(name="worker.tasks.mark_overdue", acks_late=True)
+def mark_overdue() -> int:
+    """Put enrolled patients whose scheduled response is overdue on the worklist."""
+    return periodic.mark_overdue()
