@@ -3,8 +3,9 @@ transaction, and hand the outbox to the worker only after it committed.
 
 - The same resource twice is stored once: the UNIQUE constraints on
   Resource(resource_type, dedup_key) and Patient(identifier_system, identifier_value) refuse
-  the second insert; the IntegrityError is caught inside a SAVEPOINT and the first row is
-  answered (``created`` False -> ``200``). Never a search before the insert.
+  the second insert (``ON CONFLICT DO NOTHING`` for resources; for patients the
+  IntegrityError is caught inside a SAVEPOINT) and the first row is answered (``created``
+  False -> ``200``). Never a search before the insert.
 - One Outbox row per request and patient, naming the QuestionnaireResponses and
   Observations it accepted (a Bundle of 100 readings for one patient is one row).
 - A ``transaction`` Bundle is all or nothing; a ``batch`` Bundle stores each entry on its
@@ -17,11 +18,13 @@ transaction, and hand the outbox to the worker only after it committed.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -77,21 +80,31 @@ def store_entries(session: Session, entries: list[Entry], request_id: str | None
             groups[str(entry.patient_id)].append(entry)
     outbox_ids: list[int] = []
     readings: list[dict[str, Any]] = []
+    outbox_table = Outbox.__table__  # type: ignore[attr-defined]
     for patient_id, group in groups.items():
-        outbox = Outbox(
-            patient_id=patient_id, resource_ids=[e.id for e in group], request_id=request_id
-        )
-        session.add(outbox)
-        session.flush()
-        assert outbox.id is not None
-        _store_resources(session, group, outbox.id)
+        # Core statements, not the ORM unit of work: this is the hot path of every upload.
+        outbox_id = session.execute(
+            outbox_table.insert()
+            .values(
+                patient_id=patient_id,
+                resource_ids=[e.id for e in group],
+                request_id=request_id,
+                created=dt.datetime.now(dt.UTC),
+            )
+            .returning(outbox_table.c.id)
+        ).scalar_one()
+        _store_resources(session, group, outbox_id)
         new = [e for e in group if e.created and e.refusal is None]
         if not new:
-            session.delete(outbox)
+            session.execute(outbox_table.delete().where(outbox_table.c.id == outbox_id))
             continue
         if len(new) != len(group):
-            outbox.resource_ids = [e.id for e in new]
-        outbox_ids.append(outbox.id)
+            session.execute(
+                outbox_table.update()
+                .where(outbox_table.c.id == outbox_id)
+                .values(resource_ids=[e.id for e in new])
+            )
+        outbox_ids.append(outbox_id)
         readings += [
             {
                 "resource_id": e.id,
@@ -106,7 +119,7 @@ def store_entries(session: Session, entries: list[Entry], request_id: str | None
             for m in e.measurements
         ]
     if readings:
-        session.execute(insert(Reading), readings)
+        session.execute(Reading.__table__.insert(), readings)  # type: ignore[attr-defined]
     session.flush()
     return outbox_ids
 
@@ -137,38 +150,41 @@ def _store_patient(session: Session, entry: Entry) -> None:
         entry.id, entry.body, entry.created = existing.id, existing.resource, False
 
 
-def _row(entry: Entry, outbox_id: int | None) -> Resource:
-    return Resource(
-        id=entry.id,
-        resource_type=entry.rtype,
-        patient_id=entry.patient_id,
-        dedup_key=entry.dedup_key,
-        canonical_url=entry.canonical_url,
-        body=entry.body,
-        data_time=entry.data_time,
-        outbox_id=outbox_id,
-    )
+def _row(entry: Entry, outbox_id: int | None) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "resource_type": entry.rtype,
+        "patient_id": entry.patient_id,
+        "dedup_key": entry.dedup_key,
+        "canonical_url": entry.canonical_url,
+        "body": entry.body,
+        "data_time": entry.data_time,
+        "received_at": dt.datetime.now(dt.UTC),
+        "outbox_id": outbox_id,
+    }
 
 
 def _store_resources(session: Session, entries: list[Entry], outbox_id: int | None = None) -> None:
-    """Insert the rows in one flush; when one of them is already stored, row by row."""
+    """Insert the rows in one statement; a row whose (type, dedup_key) is already stored is
+    skipped by the database (``ON CONFLICT DO NOTHING``) and answered with the first one.
+
+    The UNIQUE constraint decides, in one round trip and without savepoints, also when the
+    same resource arrives in parallel: the loser's insert waits for the winner's commit and
+    then does nothing.
+    """
     # The same key order in every request: two Bundles cannot deadlock on each other's keys.
     ordered = sorted(entries, key=lambda e: e.dedup_key or "")
-    if not any(e.dedup_key for e in ordered):
-        session.add_all([_row(e, outbox_id) for e in ordered])
-        session.flush()
-        return
-    try:
-        with session.begin_nested():
-            session.add_all([_row(e, outbox_id) for e in ordered])
-        return
-    except IntegrityError:
-        pass
+    dialect = session.get_bind().dialect.name
+    insert_for = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert_for(Resource)
+        .values([_row(e, outbox_id) for e in ordered])
+        .on_conflict_do_nothing(index_elements=["resource_type", "dedup_key"])
+        .returning(Resource.id)  # type: ignore[arg-type]
+    )
+    stored = set(session.execute(statement).scalars())
     for entry in ordered:
-        try:
-            with session.begin_nested():
-                session.add(_row(entry, outbox_id))
-        except IntegrityError:
+        if entry.id not in stored:
             _answer_with_first(session, entry)
 
 
@@ -195,8 +211,8 @@ def dispatch_after_commit(outbox_ids: list[int], request_id: str | None) -> None
     if not outbox_ids:
         return
     try:
-        from worker.dispatch import dispatch
+        from worker.dispatch import dispatch_soon
 
-        dispatch(outbox_ids, request_id)
+        dispatch_soon(outbox_ids, request_id)
     except Exception:  # the outbox keeps the work; the periodic re-send hands it over
         log.warning("could not dispatch %d outbox rows now", len(outbox_ids))

@@ -22,7 +22,7 @@ from fhir_adapters import ObservationData, OutcomeIssue, flatten_response
 from fhir_adapters.observation import UCUM
 from fhir_adapters.questionnaire_check import check_against_questionnaire
 from store.models import Patient, Resource
-from store.pathways import current_pathways
+from store.pathways import pathways_in_force
 from triage import Pathway
 from triage.expressions import to_engine_value, type_word
 from triage.model import AnswerInput
@@ -34,6 +34,23 @@ _ENGINE_KIND = {
     str: "STRING",
     dt.datetime: "DATETIME",
 }
+
+
+# Patients are never deleted, so a process may remember the ones it has seen and skip a
+# query per upload; what it has not seen (or a new process) is asked of the database.
+_KNOWN_PATIENTS: set[str] = set()
+_KNOWN_LIMIT = 100_000
+
+
+def _remember(patient_id: str) -> None:
+    if len(_KNOWN_PATIENTS) >= _KNOWN_LIMIT:
+        _KNOWN_PATIENTS.clear()
+    _KNOWN_PATIENTS.add(patient_id)
+
+
+def forget_known_patients() -> None:
+    """Forget the remembered patients (tests that switch databases in one process)."""
+    _KNOWN_PATIENTS.clear()
 
 
 @dataclass
@@ -49,12 +66,16 @@ class Context:
 
     @cached_property
     def pathways(self) -> dict[str, Pathway]:
-        return current_pathways(self.session)
+        return pathways_in_force(self.session)
 
     def patient_exists(self, patient_id: str) -> bool:
+        if patient_id in _KNOWN_PATIENTS:
+            return True
         if patient_id not in self._patients:
             found = self.session.get(Patient, patient_id)
             self._patients[patient_id] = found is not None
+            if found is not None:
+                _remember(patient_id)
         return self._patients[patient_id]
 
     def questionnaire(self, url: str, version: str | None) -> dict[str, Any] | None:

@@ -103,6 +103,8 @@ def _restore(previous: dict[str, str | None]) -> None:
 
 def _reset_caches() -> None:
     from store.db import get_engine
+    from store.ingest_checks import forget_known_patients
+    from store.pathways import forget_in_force
     from store.settings import get_settings
     from worker.app import reconfigure
 
@@ -110,6 +112,8 @@ def _reset_caches() -> None:
         get_engine().dispose()
     get_engine.cache_clear()
     get_settings.cache_clear()
+    forget_in_force()
+    forget_known_patients()
     reconfigure(get_settings())
 
 

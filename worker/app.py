@@ -36,6 +36,9 @@ def broker_options(settings: Settings) -> dict[str, Any]:
         "processed_folder": str(folder / "processed"),
         "control_folder": str(folder / "control"),
         "store_processed": False,
+        # kombu polls the folder once a second by default, and with prefetch 1 and late
+        # acks that meant one task a second per worker process, however short the task.
+        "polling_interval": 0.1,
     }
 
 

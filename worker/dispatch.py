@@ -1,9 +1,19 @@
-"""Handing outbox rows to the broker, only after the transaction that wrote them committed."""
+"""Handing outbox rows to the broker, only after the transaction that wrote them committed.
+
+:func:`dispatch` publishes at once and marks the rows as handed over. The API uses
+:func:`dispatch_soon`, which does the same from a background thread, so a POST answers as
+soon as its data is committed and the marks of many requests go to the database in one
+UPDATE. Whatever is not handed over (the broker is down, the process stopped first) keeps
+``dispatched_at`` empty, and the periodic re-send hands it over later.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import queue
+import threading
 from collections.abc import Iterable
 
 from sqlalchemy import update
@@ -13,13 +23,10 @@ from store.models import Outbox
 
 log = logging.getLogger(__name__)
 
+__all__ = ["dispatch", "dispatch_soon"]
 
-def dispatch(outbox_ids: Iterable[int], request_id: str | None = None) -> int:
-    """Send one triage task per outbox row; return how many were handed over.
 
-    Never raises: a row that could not be sent (the broker is down) keeps
-    ``dispatched_at`` empty and the periodic re-send hands it over later.
-    """
+def _publish(outbox_ids: Iterable[int], request_id: str | None) -> list[int]:
     from worker.tasks import triage_outbox
 
     sent: list[int] = []
@@ -32,14 +39,70 @@ def dispatch(outbox_ids: Iterable[int], request_id: str | None = None) -> int:
             log.warning("broker unavailable; outbox row %s left for re-send", outbox_id)
             break
         sent.append(outbox_id)
-    if sent:
-        try:
-            with session_scope() as session:
-                session.execute(
-                    update(Outbox)
-                    .where(Outbox.id.in_(sent))  # type: ignore[union-attr]
-                    .values(dispatched_at=dt.datetime.now(dt.UTC))
-                )
-        except Exception:
-            log.warning("could not mark %d outbox rows as dispatched", len(sent))
+    return sent
+
+
+def _mark(sent: list[int]) -> None:
+    if not sent:
+        return
+    try:
+        with session_scope() as session:
+            session.execute(
+                update(Outbox)
+                .where(Outbox.id.in_(sent))  # type: ignore[union-attr]
+                .values(dispatched_at=dt.datetime.now(dt.UTC))
+            )
+    except Exception:
+        log.warning("could not mark %d outbox rows as dispatched", len(sent))
+
+
+def dispatch(outbox_ids: Iterable[int], request_id: str | None = None) -> int:
+    """Send one triage task per outbox row now; return how many were handed over.
+
+    Never raises: a row that could not be sent stays for the periodic re-send.
+    """
+    sent = _publish(outbox_ids, request_id)
+    _mark(sent)
     return len(sent)
+
+
+class _Background:
+    """One daemon thread per process that publishes what requests committed."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[list[int], str | None]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._pid = 0
+        self._thread: threading.Thread | None = None
+
+    def submit(self, outbox_ids: list[int], request_id: str | None) -> None:
+        with self._lock:
+            if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
+                # A fresh queue and thread after a fork: neither survives into the child.
+                self._queue = queue.SimpleQueue()
+                self._thread = threading.Thread(target=self._run, name="dispatch", daemon=True)
+                self._pid = os.getpid()
+                self._thread.start()
+        self._queue.put((outbox_ids, request_id))
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < 500:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            sent: list[int] = []
+            for outbox_ids, request_id in batch:
+                sent += _publish(outbox_ids, request_id)
+            _mark(sent)
+
+
+_background = _Background()
+
+
+def dispatch_soon(outbox_ids: list[int], request_id: str | None = None) -> None:
+    """Queue outbox rows for publishing by this process's dispatch thread; returns at once."""
+    if outbox_ids:
+        _background.submit(list(outbox_ids), request_id)

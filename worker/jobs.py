@@ -27,7 +27,7 @@ from sqlmodel import Session, select
 
 from store.db import session_scope
 from store.models import Enrolment, Outbox, Resource, TriageResult, new_id
-from store.pathways import compiled, latest_rows
+from store.pathways import pathways_in_force
 from store.settings import get_settings
 from triage import Level, Pathway
 from triage.worklist import due_time, failed_text
@@ -37,6 +37,7 @@ from worker.evaluation import PathwayData, evaluate_pathway, routes_of
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 CONFLICT_TRIES = 5
+CLAIM_LIMIT = 200  # uploads of one patient triaged together at most
 
 
 class MissingData(RuntimeError):
@@ -74,12 +75,47 @@ def _load(session: Session, outbox_id: int) -> tuple[Outbox, list[Resource]]:
     return outbox, [by_id[rid] for rid in wanted]
 
 
+def _claim_pending(session: Session, outbox: Outbox) -> tuple[list[Outbox], list[Resource]]:
+    """Other uploads of the same patient still waiting, which no other job holds.
+
+    Triaging them with this one evaluates the patient's data once instead of once per
+    upload: a phone that was offline and uploads hours at once, or a worker that fell
+    behind, catches up in one job. Each claimed row still gets its own results and is
+    marked done here, so its own task later finds it done and changes nothing.
+    """
+    query = (
+        select(Outbox)
+        .where(
+            Outbox.patient_id == outbox.patient_id,
+            Outbox.id != outbox.id,  # type: ignore[arg-type]
+            Outbox.done_at == None,  # noqa: E711 (SQL, not Python)
+            Outbox.failed == False,  # noqa: E712
+        )
+        .order_by(Outbox.id)  # type: ignore[arg-type]
+        .limit(CLAIM_LIMIT)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = list(session.exec(query))
+    if not claimed:
+        return [], []
+    wanted = list(dict.fromkeys(rid for row in claimed for rid in row.resource_ids))
+    found = session.exec(select(Resource).where(Resource.id.in_(wanted))).all()  # type: ignore[attr-defined]
+    present = {r.id for r in found}
+    # A row whose data is not all there is left to its own task (which reports it).
+    complete = [row for row in claimed if all(rid in present for rid in row.resource_ids)]
+    keep = {rid for row in complete for rid in row.resource_ids}
+    return complete, [r for r in found if r.id in keep]
+
+
 def _triage(session: Session, outbox_id: int, attempt: int) -> str:
     outbox, resources = _load(session, outbox_id)
     if outbox.done_at is not None:
         return "already-done"
     now = dt.datetime.now(dt.UTC)
-    pathways = {row.pathway_id: (row, compiled(row)) for row in latest_rows(session)}
+    others, more = _claim_pending(session, outbox)
+    resources = resources + [r for r in more if r.id not in {x.id for x in resources}]
+    owner = {rid: row.id for row in (outbox, *others) for rid in row.resource_ids}
+    pathways = pathways_in_force(session)
     enrolments = {
         e.pathway_id: e
         for e in session.exec(
@@ -89,13 +125,13 @@ def _triage(session: Session, outbox_id: int, attempt: int) -> str:
             )
         )
     }
-    routing = routes_of(session, resources, {pid: p for pid, (_, p) in pathways.items()})
+    routing = routes_of(session, resources, pathways)
     for resource in resources:
         if resource.resource_type in ("QuestionnaireResponse", "Observation"):
             resource.routed = bool(routing.readers.get(resource.id))
             session.add(resource)
     for pathway_id, work in sorted(routing.per_pathway(set(enrolments)).items()):
-        row, pathway = pathways[pathway_id]
+        pathway = pathways[pathway_id]
         enrolment = enrolments.get(pathway_id)
         data = PathwayData(
             patient_id=outbox.patient_id,
@@ -107,22 +143,29 @@ def _triage(session: Session, outbox_id: int, attempt: int) -> str:
         data_time = max(
             (r.data_time or r.received_at for r in work.resources), default=outbox.created
         )
-        result = TriageResult(
-            id=new_id("r"),
-            task_key=f"{outbox_id}:{pathway_id}",
-            outbox_id=outbox_id,
-            patient_id=outbox.patient_id,
-            pathway_id=pathway_id,
-            version=row.version,
-            sha256=row.sha256,
-            level=outcome.level.label,
-            result=outcome.record,
-            sources=outcome.sources,
-            data_time=data_time,
-            created=now,
-        )
-        session.add(result)
-        session.flush()  # a second run of this row stops here (UNIQUE task_key)
+        # A result per upload whose data this pathway read: an upload claimed with this one
+        # is answered for its own pathways, and this one is not answered for theirs.
+        readers = sorted({owner[r.id] for r in work.resources}, key=lambda o: (o != outbox_id, o))
+        results = [
+            TriageResult(
+                id=new_id("r"),
+                task_key=f"{row_id}:{pathway_id}",
+                outbox_id=row_id,
+                patient_id=outbox.patient_id,
+                pathway_id=pathway_id,
+                version=pathway.version,
+                sha256=pathway.sha256,
+                level=outcome.level.label,
+                result=outcome.record,
+                sources=outcome.sources,
+                data_time=data_time,
+                created=now,
+            )
+            for row_id in readers
+        ]
+        session.add_all(results)
+        session.flush()  # a second run of these rows stops here (UNIQUE task_key)
+        result = results[0]
         items.apply_result(
             session,
             patient_id=outbox.patient_id,
@@ -137,10 +180,11 @@ def _triage(session: Session, outbox_id: int, attempt: int) -> str:
             data_time=data_time,
             now=now,
         )
-    outbox.done_at = now
-    session.add(outbox)
+    for row in (outbox, *others):
+        row.done_at = now
+        session.add(row)
     _test_pause(outbox_id)
-    log.info("outbox %s triaged (attempt %d)", outbox_id, attempt + 1)
+    log.info("outbox %s triaged with %d waiting (attempt %d)", outbox_id, len(others), attempt + 1)
     return "done"
 
 
@@ -183,7 +227,7 @@ def _record_failure(
     outbox.attempts = max(outbox.attempts, attempts)
     outbox.done_at = now
     session.add(outbox)
-    pathways = {row.pathway_id: compiled(row) for row in latest_rows(session)}
+    pathways = pathways_in_force(session)
     targets = _failure_pathways(session, outbox, pathways)
     sources = [{"resourceType": "Outbox", "id": str(outbox_id)}]
     made = []
