@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 SHARED ?= ../shared
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint typecheck check-rules test-rules bench clean
+.PHONY: help setup run test lint typecheck check-rules test-rules bench bench-ingest clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -43,6 +43,12 @@ test-rules: setup ## run the embedded tests of every pathway file
 
 bench: setup ## print the engine's speed figures (see BENCHMARKS.md)
 	$(BIN)/python bench/engine.py
+
+bench-ingest: setup ## ingest speed on PostgreSQL + Redis + a worker (installs wrk if it can)
+	@command -v wrk >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
+		&& (apt-get install -y -q wrk >/dev/null 2>&1 || (apt-get update -q >/dev/null \
+		&& apt-get install -y -q wrk >/dev/null))) || echo "wrk not installed: Python client only"
+	$(BIN)/python bench/ingest.py
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

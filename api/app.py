@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from api import errors, fhir, ops, pathways, patients, worklist
 from api.middleware import BodyLimit, RequestId
 from fhir_adapters import warm_up
+from store.db import DB_THREADS
 from store.settings import get_settings
 
 
@@ -17,6 +19,9 @@ from store.settings import get_settings
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     # The first use of each fhir.resources model costs 4-40 ms: pay it before traffic.
     warm_up()
+    # Blocking endpoints run in anyio's worker threads; no more of them than pooled
+    # database connections, so a burst queues for a thread instead of opening connections.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = DB_THREADS
     yield
 
 

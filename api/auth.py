@@ -9,6 +9,7 @@ another patient exists.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -72,7 +73,27 @@ def create_token(
 
 
 def decode_token(settings: Settings, token: str) -> Principal:
-    """Verify signature, expiry, audience and issuer; raise ``jwt.InvalidTokenError``."""
+    """Verify signature, expiry, audience and issuer; raise ``jwt.InvalidTokenError``.
+
+    A token verified before is answered from a small cache until it expires: a device
+    posting every few seconds sends the same token each time.
+    """
+    key = (settings.jwt_secret, settings.jwt_audience, settings.jwt_issuer, token)
+    cached = _verified.get(key)
+    if cached is not None and cached[0] > time.time():
+        return cached[1]
+    principal, expires = _decode(settings, token)
+    if len(_verified) >= _VERIFIED_LIMIT:
+        _verified.clear()
+    _verified[key] = (expires, principal)
+    return principal
+
+
+_verified: dict[tuple[str, str, str, str], tuple[float, Principal]] = {}
+_VERIFIED_LIMIT = 10_000
+
+
+def _decode(settings: Settings, token: str) -> tuple[Principal, float]:
     claims = jwt.decode(
         token,
         settings.jwt_secret,
@@ -90,7 +111,8 @@ def decode_token(settings: Settings, token: str) -> Principal:
     pathways = claims.get("pathways") or []
     if not isinstance(pathways, list) or not all(isinstance(p, str) for p in pathways):
         raise jwt.InvalidTokenError("bad pathways claim")
-    return Principal(str(claims["sub"]), role, patient, frozenset(pathways))
+    principal = Principal(str(claims["sub"]), role, patient, frozenset(pathways))
+    return principal, float(claims["exp"])
 
 
 def unauthorized(detail: str = "a valid bearer token is required") -> HTTPException:
@@ -101,9 +123,10 @@ def forbidden(detail: str = "not allowed for this token") -> HTTPException:
     return HTTPException(403, detail=detail)
 
 
-def current_principal(
-    request: Request, settings: Annotated[Settings, Depends(get_settings)]
-) -> Principal:
+async def current_principal(request: Request) -> Principal:
+    # async: FastAPI runs a plain ``def`` dependency in a worker thread, and the thread hop
+    # cost more than the check itself (a header and an HMAC) on every request.
+    settings = get_settings()
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -120,13 +143,13 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 DbSession = Annotated[Session, Depends(get_session)]
 
 
-def require_staff(principal: CurrentPrincipal) -> Principal:
+async def require_staff(principal: CurrentPrincipal) -> Principal:
     if not principal.is_staff:
         raise forbidden()
     return principal
 
 
-def require_author(principal: CurrentPrincipal) -> Principal:
+async def require_author(principal: CurrentPrincipal) -> Principal:
     if principal.role != "author":
         raise forbidden("only an author may do this")
     return principal

@@ -6,11 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+from sqlmodel import Session
 
-from api.auth import Author, CurrentPrincipal, DbSession, Principal, Staff
+from api.auth import Author, CurrentPrincipal, Principal, Staff
 from api.errors import FHIR_JSON, simple_outcome
 from api.fhir_read import router as read_router
 from fhir_adapters import parse_json
+from store.db import get_engine
 from store.ingest import Caller, Entry, ingest
 from store.ingest_bundle import ingest_bundle
 
@@ -45,20 +47,22 @@ def _not_json(request: Request) -> JSONResponse | None:
     return None
 
 
-def _create(
-    request: Request, body: bytes, principal: Principal, session: Any, rtype: str
-) -> JSONResponse:
+def _create(request: Request, body: bytes, principal: Principal, rtype: str) -> JSONResponse:
     refused = _not_json(request)
     if refused is not None:
         return refused
-    entry = ingest(
-        session,
-        parse_json(body),
-        rtype,
-        _caller(principal),
-        if_none_exist=request.headers.get("if-none-exist"),
-        request_id=_request_id(request),
-    )
+    raw = parse_json(body)
+    # The session is opened here, in the endpoint's own worker thread, rather than by a
+    # generator dependency, which FastAPI enters and leaves in two more thread hops.
+    with Session(get_engine(), expire_on_commit=False) as session:
+        entry = ingest(
+            session,
+            raw,
+            rtype,
+            _caller(principal),
+            if_none_exist=request.headers.get("if-none-exist"),
+            request_id=_request_id(request),
+        )
     return _stored(entry)
 
 
@@ -73,45 +77,41 @@ def _stored(entry: Entry) -> JSONResponse:
 
 
 @router.post("")
-def post_bundle(
-    request: Request, body: RawBody, principal: CurrentPrincipal, session: DbSession
-) -> JSONResponse:
+def post_bundle(request: Request, body: RawBody, principal: CurrentPrincipal) -> JSONResponse:
     """A transaction (all or nothing) or batch (each entry on its own) Bundle."""
     refused = _not_json(request)
     if refused is not None:
         return refused
-    response = ingest_bundle(session, parse_json(body), _caller(principal), _request_id(request))
+    raw = parse_json(body)
+    with Session(get_engine(), expire_on_commit=False) as session:
+        response = ingest_bundle(session, raw, _caller(principal), _request_id(request))
     return JSONResponse(response, media_type=FHIR_JSON)
 
 
 @router.post("/Patient")
-def post_patient(request: Request, body: RawBody, principal: Staff, session: DbSession) -> Any:
+def post_patient(request: Request, body: RawBody, principal: Staff) -> Any:
     """Register a patient (staff); the same identifier twice is stored once."""
-    return _create(request, body, principal, session, "Patient")
+    return _create(request, body, principal, "Patient")
 
 
 @router.post("/Questionnaire")
-def post_questionnaire(
-    request: Request, body: RawBody, principal: Author, session: DbSession
-) -> Any:
+def post_questionnaire(request: Request, body: RawBody, principal: Author) -> Any:
     """Publish a questionnaire (author)."""
-    return _create(request, body, principal, session, "Questionnaire")
+    return _create(request, body, principal, "Questionnaire")
 
 
 @router.post("/QuestionnaireResponse")
 def post_questionnaire_response(
-    request: Request, body: RawBody, principal: CurrentPrincipal, session: DbSession
+    request: Request, body: RawBody, principal: CurrentPrincipal
 ) -> Any:
     """A patient's answers; stored, then triaged asynchronously."""
-    return _create(request, body, principal, session, "QuestionnaireResponse")
+    return _create(request, body, principal, "QuestionnaireResponse")
 
 
 @router.post("/Observation")
-def post_observation(
-    request: Request, body: RawBody, principal: CurrentPrincipal, session: DbSession
-) -> Any:
+def post_observation(request: Request, body: RawBody, principal: CurrentPrincipal) -> Any:
     """A home-device reading; stored, then triaged asynchronously."""
-    return _create(request, body, principal, session, "Observation")
+    return _create(request, body, principal, "Observation")
 
 
 router.include_router(read_router)

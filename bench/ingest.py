@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/ingest.py [--seconds 15] [--database-url URL] [--redis-url URL]
 
-Starts the API (uvicorn, 2 processes) and a Celery worker (2 processes) against a fresh
-PostgreSQL schema and a Redis database of their own, then prints:
+Starts the API (uvicorn, 2 processes: BENCH_API_PROCESSES) and a Celery worker (1 process:
+BENCH_WORKER_PROCESSES) against a fresh PostgreSQL schema and a Redis database of their
+own, then prints:
 
 1. single-resource POSTs per second (target: at least 300),
 2. resources per second in transaction Bundles of 100 (target: at least 2,000),
@@ -11,7 +12,9 @@ PostgreSQL schema and a Redis database of their own, then prints:
    median and 95th percentile (target: p95 under 2 s): the POST's send time against the
    commit time of the triage result that put it on the worklist.
 
-All traffic goes to 127.0.0.1 and every loop is bounded in count and time.
+Single POSTs are driven by the Python client and, when installed, by wrk (`make
+bench-ingest` installs it); before each figure the worker drains what the previous one
+queued. All traffic goes to 127.0.0.1 and every loop is bounded in count and time.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ import httpx
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
+API_PROCESSES = int(os.environ.get("BENCH_API_PROCESSES", "2"))
+WORKER_PROCESSES = int(os.environ.get("BENCH_WORKER_PROCESSES", "1"))
 sys.path.insert(0, str(ROOT))
 
 
@@ -152,7 +157,7 @@ class Stack:
                     "-A",
                     "worker.app",
                     "worker",
-                    "--concurrency=2",
+                    f"--concurrency={WORKER_PROCESSES}",
                     "--loglevel=WARNING",
                     "--without-gossip",
                     "--without-mingle",

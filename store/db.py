@@ -15,6 +15,7 @@ from sqlmodel import Session, create_engine
 from store.settings import get_settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+DB_THREADS = 12  # request threads per API process, and pooled connections per engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -39,7 +40,10 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # As many pooled connections as an API process runs request threads (api.app limits
+    # them to DB_THREADS): a connection opened past the pool is closed after one request,
+    # and opening one costs PostgreSQL a process fork, more than the request itself.
+    return create_engine(url, pool_pre_ping=True, pool_size=DB_THREADS, max_overflow=5)
 
 
 @lru_cache(maxsize=1)

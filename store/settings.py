@@ -52,12 +52,12 @@ class Settings(BaseSettings):
 
     def check_secret(self) -> None:
         """Refuse to run outside development with a placeholder signing secret."""
-        if self.environment == "production" and (
+        if self.environment != "development" and (
             self.jwt_secret in PLACEHOLDER_SECRETS or len(self.jwt_secret) < 32
         ):
             raise RuntimeError(
                 "JWT_SECRET is a placeholder or shorter than 32 characters; set a real secret "
-                "before running with ENVIRONMENT=production"
+                f"before running with ENVIRONMENT={self.environment}"
             )
 
 

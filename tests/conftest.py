@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CONTRACT = ROOT.parent / "shared" / "contract"
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
+# Outside development a placeholder secret is refused, so the test services get their own.
+TEST_SECRET = f"test-secret-{uuid.uuid4().hex}{uuid.uuid4().hex}"
 
 
 @dataclass
@@ -167,6 +169,7 @@ def embedded_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servi
     base = tmp_path_factory.mktemp("embedded")
     env = {
         "ENVIRONMENT": "test",
+        "JWT_SECRET": TEST_SECRET,
         "DATABASE_URL": f"sqlite:///{base / 'triage.sqlite3'}",
         "REDIS_URL": "",
         "BROKER_DIR": str(base / "broker"),
@@ -184,7 +187,12 @@ def pg_service() -> Iterator[Service]:
     """PostgreSQL (a schema of its own) and Redis (a flushed database of its own)."""
     url, drop = _postgres_schema()
     _redis_flushed()
-    env = {"ENVIRONMENT": "test", "DATABASE_URL": url, "REDIS_URL": REDIS_TEST_URL}
+    env = {
+        "ENVIRONMENT": "test",
+        "JWT_SECRET": TEST_SECRET,
+        "DATABASE_URL": url,
+        "REDIS_URL": REDIS_TEST_URL,
+    }
     service = Service("postgres+redis", env)
     previous = _activate(env)
     _prepare(env)
