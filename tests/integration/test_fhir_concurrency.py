@@ -18,9 +18,10 @@ from sqlmodel import select
 
 from api.app import create_app
 from store.db import session_scope
-from store.models import Outbox, Patient, Resource
+from store.models import Outbox, Patient, Resource, WorklistItem
 from tests.conftest import Service
 from tests.integration.fhir_helpers import FNR, bearer, fnr_patient, new_fnr, weight
+from worker import jobs
 
 PARALLEL = 20
 
@@ -77,6 +78,13 @@ def test_twenty_identical_observations_at_once_are_stored_once(base_url: str) ->
         outboxes = session.exec(select(Outbox).where(Outbox.patient_id == pid)).all()
     assert len(rows) == 1
     assert len(outboxes) == 1 and outboxes[0].resource_ids == [rows[0].id]
+    # Triaged (twice, as a redelivered task would be): one item on the worklist.
+    assert outboxes[0].id is not None
+    for _ in range(2):
+        jobs.triage_outbox(outboxes[0].id)
+    with session_scope() as session:
+        items = session.exec(select(WorklistItem).where(WorklistItem.patient_id == pid)).all()
+    assert len(items) == 1 and items[0].pathway_id == "heart-failure"
 
 
 def test_twenty_conditional_creates_at_once_are_stored_once(base_url: str) -> None:
