@@ -5,9 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 SHARED ?= ../shared
+NPM_STAMP := node_modules/.installed
+CHART := api/web/static/vendor/chart.umd.js
+BROWSER_PKGS := chromium chromium-driver
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint typecheck check-rules test-rules bench bench-ingest clean
+.PHONY: help setup assets browser run test lint typecheck check-rules test-rules bench bench-ingest \
+	bench-web clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -20,10 +24,34 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## create .venv and install the project with its dev tools
 
-run: setup ## set up, then run the API, a worker and the scheduler with demo data (Ctrl-C stops)
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(CHART): $(NPM_STAMP)
+	@mkdir -p $(@D)
+	cp node_modules/chart.js/dist/chart.umd.js $@
+
+assets: ## front-end packages from npm (npm ci) and Chart.js into api/web/static/vendor/
+	@if ! command -v npm >/dev/null; then \
+		echo "npm not found: no Chart.js, the pages show readings as tables instead of charts"; \
+	elif ! $(MAKE) --no-print-directory $(CHART); then \
+		echo "npm ci failed: no Chart.js, the pages show readings as tables instead of charts"; fi
+
+browser: ## Debian's chromium and chromium-driver for the browser tests (installs them as root)
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then exit 0; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing $(BROWSER_PKGS) with apt-get (about 20 s on a fast mirror)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -q $(BROWSER_PKGS) >/dev/null \
+		|| (apt-get update -q >/dev/null && apt-get install -y -q $(BROWSER_PKGS) >/dev/null); \
+	else echo "chromium or chromedriver missing: sudo apt-get install $(BROWSER_PKGS)" \
+		"(the browser tests fail without them)"; fi
+
+run: setup assets ## set up, then run the API, a worker and the scheduler with demo data (Ctrl-C stops)
 	$(BIN)/triage run
 
-test: setup ## run the whole test suite, lint and type checks included
+test: setup assets browser ## run the whole test suite, lint and type checks included
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -50,5 +78,8 @@ bench-ingest: setup ## ingest speed on PostgreSQL + Redis + a worker (installs w
 		&& apt-get install -y -q wrk >/dev/null))) || echo "wrk not installed: Python client only"
 	$(BIN)/python bench/ingest.py
 
+bench-web: setup assets browser ## the worklist with 500 open items rendered in headless Chromium
+	$(BIN)/python bench/web.py
+
 clean: ## remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis node_modules test-artifacts

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 
-from api import errors, fhir, ops, pathways, patients, worklist
+from api import errors, fhir, ops, pathways, patients, web, worklist
 from api.middleware import BodyLimit, RequestId
 from fhir_adapters import warm_up
 from store.db import DB_THREADS
@@ -37,6 +37,7 @@ def create_app() -> FastAPI:
     errors.install(app)
     for module in (ops, fhir, worklist, patients, pathways):
         app.include_router(module.router)
+    web.install(app)  # the clinicians' pages under /app
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestId)
     return app

@@ -100,6 +100,7 @@ def item_view(item: WorklistItem, patient: Patient) -> dict[str, Any]:
         },
         "source": item.sources,
         "ruleset": item.ruleset,
+        "data_time": iso(item.data_time),
         "created": iso(item.created),
         "updated": iso(item.updated),
         "acknowledged": _who(item.acknowledged_by, item.acknowledged_at),

@@ -1,0 +1,105 @@
+"""A patient's device readings as chart data, with the pathway's thresholds beside them:
+the target band and time in range for percent windows, the change over a change window."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from store.models import Reading
+from triage import Pathway
+from triage.model import ObservationInput
+from triage.units import can_convert, convert
+
+DEFAULT_HORIZON = dt.timedelta(days=28)
+MAX_POINTS = 5000
+
+
+def _inputs(pathway: Pathway, name: str) -> list[ObservationInput]:
+    return [
+        spec
+        for spec in pathway.inputs.values()
+        if isinstance(spec, ObservationInput) and spec.observation == name
+    ]
+
+
+def _horizon(specs: list[ObservationInput]) -> dt.timedelta:
+    windows = [s.window.approx_timedelta() for s in specs if s.window is not None]
+    return max([*windows, DEFAULT_HORIZON])
+
+
+def chart_data(
+    session: Session, patient_id: str, pathways: list[Pathway], now: dt.datetime
+) -> list[dict[str, Any]]:
+    """One chart per pathway and reading it reads, newest readings within its horizon."""
+    wanted = [(p, name, _inputs(p, name)) for p in pathways for name in p.observation_units]
+    if not wanted:
+        return []
+    since = now - max(_horizon(specs) for _, _, specs in wanted)
+    readings = session.exec(
+        select(Reading)
+        .where(col(Reading.patient_id) == patient_id, col(Reading.time) >= since)
+        .order_by(col(Reading.time))
+        .limit(MAX_POINTS * 4)
+    ).all()
+    charts = []
+    for pathway, name, specs in wanted:
+        start = now - _horizon(specs)
+        unit = pathway.observation_units[name]
+        points = []
+        for reading in readings:
+            route = pathway.route_for(reading.code, reading.panel)
+            if route is None or route.name != name or reading.time < start:
+                continue
+            value = reading.value
+            if reading.unit != unit and can_convert(reading.unit, unit, analyte=route.analyte):
+                value = convert(value, reading.unit, unit, analyte=route.analyte)
+            points.append({"t": reading.time.isoformat(), "v": round(value, 3)})
+        if points:
+            charts.append(_chart(pathway, name, unit, points[-MAX_POINTS:], specs, now))
+    return charts
+
+
+def _chart(
+    pathway: Pathway,
+    name: str,
+    unit: str,
+    points: list[dict[str, Any]],
+    specs: list[ObservationInput],
+    now: dt.datetime,
+) -> dict[str, Any]:
+    chart: dict[str, Any] = {
+        "id": f"chart-{pathway.id}-{name}",
+        "pathway": pathway.id,
+        "name": name,
+        "unit": unit,
+        "points": points,
+        "band": None,
+        "lines": [],
+        "tir": None,
+        "change": None,
+    }
+    for spec in specs:
+        window = spec.window.approx_timedelta() if spec.window is not None else None
+        inside = [p["v"] for p in points if window is None or _time(p) >= now - window]
+        if spec.form == "percent_between" and spec.low is not None and spec.high is not None:
+            low, high = float(spec.low), float(spec.high)
+            chart["band"] = {"low": low, "high": high}
+            if inside:
+                share = sum(low <= v <= high for v in inside) / len(inside)
+                chart["tir"] = round(100 * share, 1)
+        elif spec.form in ("percent_below", "percent_above") and spec.value is not None:
+            chart["lines"].append(float(spec.value))
+        elif spec.form == "change" and spec.window is not None and window is not None:
+            newest = _time(points[-1])
+            recent = [p for p in points if _time(p) >= newest - window]
+            change = round(recent[-1]["v"] - recent[0]["v"], 2)
+            chart["change"] = {"window": spec.window.text, "value": change}
+    chart["lines"] = sorted(set(chart["lines"]))
+    return chart
+
+
+def _time(point: dict[str, Any]) -> dt.datetime:
+    return dt.datetime.fromisoformat(point["t"])

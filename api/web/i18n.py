@@ -1,0 +1,248 @@
+"""The page's words in Norwegian bokmål (default) and English, and how times are shown."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+LANGUAGES = ("nb", "en")
+OSLO = ZoneInfo("Europe/Oslo")
+SHAPES = {"red": "■", "yellow": "▲", "green": "●"}
+
+TEXTS: dict[str, dict[str, str]] = {
+    "nb": {
+        "app": "Behovsstyrt poliklinikk",
+        "skip": "Hopp til innholdet",
+        "nav": "Hovedmeny",
+        "worklist": "Arbeidsliste",
+        "unrouted": "Ikke vurdert",
+        "pathways": "Forløp",
+        "logout": "Logg ut",
+        "login": "Logg inn",
+        "login_intro": "Lim inn tilgangsnøkkelen din (utviklingsnøkkelen fra «triage run» virker).",
+        "token": "Tilgangsnøkkel",
+        "bad_token": "Nøkkelen er ugyldig eller utløpt.",
+        "patient_token": "Denne siden er for behandlere; en pasientnøkkel gir ikke tilgang.",
+        "red": "Rød",
+        "yellow": "Gul",
+        "green": "Grønn",
+        "all": "Alle",
+        "open": "Åpne",
+        "acknowledged": "Kvittert",
+        "resolved": "Avsluttet",
+        "status": "Status",
+        "filter": "Vis",
+        "counts": "Antall per nivå",
+        "updated": "Oppdatert",
+        "patient": "Pasient",
+        "pathway": "Forløp",
+        "level": "Nivå",
+        "reasons": "Begrunnelse",
+        "contact": "Kontakt",
+        "due": "Frist",
+        "data": "Data",
+        "actions": "Handlinger",
+        "overdue": "Over fristen",
+        "show": "Vis",
+        "national_id": "Fødselsnummer",
+        "acknowledge": "Kvitter",
+        "resolve": "Avslutt",
+        "note": "Notat",
+        "override": "Overstyr nivå",
+        "reason": "Begrunnelse for overstyring",
+        "new_level": "Nytt nivå",
+        "engine_level": "Motorens nivå",
+        "empty": "Ingen saker her.",
+        "more": "Flere saker finnes; listen viser de første {n}.",
+        "none": "ingen",
+        "digital": "digital",
+        "phone": "telefon",
+        "video": "video",
+        "physical": "oppmøte",
+        "ago_now": "nå nettopp",
+        "ago_min": "for {n} min siden",
+        "ago_hours": "for {n} timer siden",
+        "ago_hour": "for 1 time siden",
+        "ago_days": "for {n} dager siden",
+        "ago_day": "for 1 dag siden",
+        "history": "Triagehistorikk",
+        "version": "Versjon",
+        "time": "Tid",
+        "answers": "Svar fra pasienten",
+        "question": "Spørsmål",
+        "answer": "Svar",
+        "readings": "Målinger",
+        "value": "Verdi",
+        "band": "Målområde",
+        "tir": "Tid i målområdet",
+        "change": "Endring siste {w}",
+        "last_n": "Siste {n} av {total} målinger",
+        "thresholds": "Grenser",
+        "enrolments": "Forløp og egne grenser",
+        "save": "Lagre grenser",
+        "saved": "Grensene er lagret.",
+        "audit": "Hvem har lest pasientens data",
+        "who": "Hvem",
+        "action": "Handling",
+        "refused": "Ikke tillatt",
+        "not_found": "Finnes ikke",
+        "error": "Noe gikk galt",
+        "back": "Tilbake til arbeidslisten",
+        "unrouted_title": "Data ingen forløp leste",
+        "failed_title": "Triage som feilet",
+        "received": "Mottatt",
+        "questionnaire": "Skjema",
+        "attempts": "Forsøk",
+        "error_text": "Feil",
+        "nothing": "Ingenting venter.",
+        "file": "Forløpsfil",
+        "versions": "Versjoner",
+        "published": "Publisert",
+        "by": "av",
+        "in_force": "Grenser i bruk",
+        "min": "Min",
+        "max": "Maks",
+        "doc": "Forklaring",
+        "name": "Navn",
+        "language": "Språk",
+    },
+    "en": {
+        "app": "Needs-driven outpatient follow-up",
+        "skip": "Skip to content",
+        "nav": "Main menu",
+        "worklist": "Worklist",
+        "unrouted": "Not triaged",
+        "pathways": "Pathways",
+        "logout": "Sign out",
+        "login": "Sign in",
+        "login_intro": "Paste your access token (the development token from “triage run” works).",
+        "token": "Access token",
+        "bad_token": "The token is invalid or has expired.",
+        "patient_token": "This page is for clinicians; a patient token gives no access.",
+        "red": "Red",
+        "yellow": "Yellow",
+        "green": "Green",
+        "all": "All",
+        "open": "Open",
+        "acknowledged": "Acknowledged",
+        "resolved": "Resolved",
+        "status": "Status",
+        "filter": "Show",
+        "counts": "Count per level",
+        "updated": "Updated",
+        "patient": "Patient",
+        "pathway": "Pathway",
+        "level": "Level",
+        "reasons": "Reasons",
+        "contact": "Contact",
+        "due": "Due",
+        "data": "Data",
+        "actions": "Actions",
+        "overdue": "Overdue",
+        "show": "Show",
+        "national_id": "National id",
+        "acknowledge": "Acknowledge",
+        "resolve": "Resolve",
+        "note": "Note",
+        "override": "Override level",
+        "reason": "Reason for the override",
+        "new_level": "New level",
+        "engine_level": "Engine's level",
+        "empty": "No items here.",
+        "more": "There are more items; the list shows the first {n}.",
+        "none": "none",
+        "digital": "digital",
+        "phone": "phone",
+        "video": "video",
+        "physical": "in person",
+        "ago_now": "just now",
+        "ago_min": "{n} min ago",
+        "ago_hours": "{n} hours ago",
+        "ago_hour": "1 hour ago",
+        "ago_days": "{n} days ago",
+        "ago_day": "1 day ago",
+        "history": "Triage history",
+        "version": "Version",
+        "time": "Time",
+        "answers": "The patient's answers",
+        "question": "Question",
+        "answer": "Answer",
+        "readings": "Readings",
+        "value": "Value",
+        "band": "Target range",
+        "tir": "Time in range",
+        "change": "Change over the last {w}",
+        "last_n": "Last {n} of {total} readings",
+        "thresholds": "Thresholds",
+        "enrolments": "Pathways and own thresholds",
+        "save": "Save thresholds",
+        "saved": "The thresholds are saved.",
+        "audit": "Who has read this patient's data",
+        "who": "Who",
+        "action": "Action",
+        "refused": "Not allowed",
+        "not_found": "Not found",
+        "error": "Something went wrong",
+        "back": "Back to the worklist",
+        "unrouted_title": "Data no pathway read",
+        "failed_title": "Triage that failed",
+        "received": "Received",
+        "questionnaire": "Questionnaire",
+        "attempts": "Attempts",
+        "error_text": "Error",
+        "nothing": "Nothing is waiting.",
+        "file": "Pathway file",
+        "versions": "Versions",
+        "published": "Published",
+        "by": "by",
+        "in_force": "Thresholds in force",
+        "min": "Min",
+        "max": "Max",
+        "doc": "Explanation",
+        "name": "Name",
+        "language": "Language",
+    },
+}
+
+
+class Words:
+    """``t("key", n=2)``: a text in the page's language (the key itself when unknown)."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang if lang in LANGUAGES else "nb"
+        self._texts = TEXTS[self.lang]
+
+    def __call__(self, key: str, **values: object) -> str:
+        text = self._texts.get(key, key)
+        return text.format(**values) if values else text
+
+    def ago(self, when: dt.datetime | None, now: dt.datetime) -> str:
+        """How long ago, in words: "for 2 timer siden"."""
+        if when is None:
+            return "–"
+        minutes = int((now - when).total_seconds() // 60)
+        if minutes < 1:
+            return self("ago_now")
+        if minutes < 60:
+            return self("ago_min", n=minutes)
+        hours = minutes // 60
+        if hours < 48:
+            return self("ago_hour") if hours == 1 else self("ago_hours", n=hours)
+        days = hours // 24
+        return self("ago_day") if days == 1 else self("ago_days", n=days)
+
+
+def local(when: dt.datetime | None, fmt: str = "%d.%m.%Y %H:%M") -> str:
+    """A stored time on the clinic's clock (Europe/Oslo)."""
+    return when.astimezone(OSLO).strftime(fmt) if when is not None else "–"
+
+
+def parse_time(text: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(text) if text else None
+
+
+def masked(value: str | None) -> str:
+    """A national id with the personal number hidden: ``130313*****``."""
+    if not value:
+        return "–"
+    return value[:6] + "*" * max(len(value) - 6, 0)

@@ -1,0 +1,201 @@
+"""The patient page: triage history, answers beside their questions, readings as charts,
+enrolments with the patient's own thresholds, and who has read the patient's data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlmodel import Session, col, select
+
+from api import patients as patients_api
+from api.auth import DbSession, Principal, audit
+from api.schemas import EnrolmentBody, number
+from api.web.charts import chart_data
+from api.web.i18n import parse_time
+from api.web.pages import Clinician, Form, WebRoute, language, render
+from fhir_adapters import FhirInputError, flatten_response, parse_resource
+from store.models import AuditEvent, Resource
+from store.pathways import compiled, current_pathways, version_row
+from triage import Pathway
+
+router = APIRouter(route_class=WebRoute)
+
+RESPONSES_SHOWN = 10
+AUDIT_SHOWN = 200
+
+
+def _granted_pathways(
+    session: Session, principal: Principal, patient_id: str
+) -> dict[str, Pathway]:
+    in_force = current_pathways(session)
+    theirs = patients_api.patient_pathways(session, patient_id)
+    return {
+        pid: p for pid, p in in_force.items() if pid in theirs and principal.may_see_pathway(pid)
+    }
+
+
+def _question_texts(session: Session, url: str) -> dict[str, str]:
+    row = session.exec(
+        select(Resource).where(
+            col(Resource.resource_type) == "Questionnaire",
+            col(Resource.canonical_url) == url.split("|", 1)[0],
+        )
+    ).first()
+    texts: dict[str, str] = {}
+
+    def walk(items: list[Any]) -> None:
+        for item in items:
+            if isinstance(item, dict):
+                if item.get("linkId") and item.get("text"):
+                    texts[str(item["linkId"])] = str(item["text"])
+                walk(item.get("item") or [])
+
+    if row is not None:
+        walk(row.body.get("item") or [])
+    return texts
+
+
+def _shown(value: Any, lang: str) -> str:
+    if isinstance(value, bool):
+        return {True: "Ja", False: "Nei"}[value] if lang == "nb" else str(value).lower()
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _answers(
+    session: Session, patient_id: str, pathways: dict[str, Pathway], lang: str
+) -> list[dict[str, Any]]:
+    rows = session.exec(
+        select(Resource)
+        .where(
+            col(Resource.patient_id) == patient_id,
+            col(Resource.resource_type) == "QuestionnaireResponse",
+        )
+        .order_by(col(Resource.data_time).desc())
+        .limit(RESPONSES_SHOWN * 3)
+    ).all()
+    shown = []
+    for row in rows:
+        url = row.canonical_url or ""
+        if not any(p.reads_questionnaire(url) for p in pathways.values()):
+            continue
+        try:
+            flat = flatten_response(parse_resource(row.body, "QuestionnaireResponse"))
+        except FhirInputError:
+            continue
+        texts = _question_texts(session, url)
+        answers = [
+            {"link_id": k, "question": texts.get(k, k), "answer": _shown(v, lang)}
+            for k, v in flat.items()
+        ]
+        shown.append({"id": row.id, "url": url, "time": row.data_time, "answers": answers})
+        if len(shown) == RESPONSES_SHOWN:
+            break
+    return shown
+
+
+def _enrolment_forms(session: Session, enrolments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    forms = []
+    for enrolment in enrolments:
+        row = version_row(session, enrolment["pathway"])
+        if row is None:
+            continue
+        pathway = compiled(row)
+        fields = [
+            {
+                "name": name,
+                "value": enrolment["thresholds"].get(name, number(t.value)),
+                "default": number(t.value),
+                "min": number(t.min),
+                "max": number(t.max),
+                "doc": t.doc,
+            }
+            for name, t in pathway.thresholds.items()
+            if t.tunable
+        ]
+        forms.append({**enrolment, "fields": fields, "title": pathway.title})
+    return forms
+
+
+def patient_page(
+    request: Request,
+    principal: Principal,
+    session: Session,
+    patient_id: str,
+    status: int = 200,
+    **extra: Any,
+) -> HTMLResponse:
+    record = patients_api.read_patient(patient_id, principal, session)
+    history = patients_api.triage_history(patient_id, principal, session)["results"]
+    for result in history:
+        result["created_at"] = parse_time(result["created"])
+    pathways = _granted_pathways(session, principal, patient_id)
+    now = dt.datetime.now(dt.UTC)
+    lang = language(request)
+    answers = _answers(session, patient_id, pathways, lang)
+    charts = chart_data(session, patient_id, list(pathways.values()), now)
+    audit(session, principal, "readings.read", patient_id, responses=[a["id"] for a in answers])
+    session.commit()
+    audits = session.exec(
+        select(AuditEvent)
+        .where(col(AuditEvent.patient_id) == patient_id)
+        .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
+        .limit(AUDIT_SHOWN)
+    ).all()
+    return render(
+        request,
+        "patient.html",
+        code=status,
+        patient=record,
+        history=history,
+        answers=answers,
+        charts=charts,
+        enrolments=_enrolment_forms(session, record["enrolments"]),
+        audits=audits,
+        **extra,
+    )
+
+
+@router.get("/patients/{patient_id}")
+def patient_view(
+    request: Request, patient_id: str, principal: Clinician, session: DbSession
+) -> HTMLResponse:
+    """One patient: history, answers, charts, enrolments, audit."""
+    saved = request.query_params.get("saved") == "1"
+    return patient_page(request, principal, session, patient_id, saved=saved)
+
+
+def _number(text: str) -> Any:
+    try:
+        value = Decimal(text.strip().replace(",", "."))
+    except ArithmeticError:
+        return text
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+@router.post("/patients/{patient_id}/enrolments")
+def save_thresholds(
+    request: Request, patient_id: str, principal: Clinician, session: DbSession, form: Form
+) -> Response:
+    """Set a patient's own thresholds through the API's enrolment function."""
+    thresholds = {
+        key[2:]: _number(value)
+        for key, value in form.items()
+        if key.startswith("t.") and value.strip()
+    }
+    try:
+        body = EnrolmentBody(pathway=form.get("pathway", ""), thresholds=thresholds)
+    except ValidationError:
+        raise HTTPException(422, detail="choose a pathway") from None
+    answer = patients_api.enrol(patient_id, body, principal, session)
+    if answer.status_code == 422:
+        problems = json.loads(bytes(answer.body))["problems"]
+        return patient_page(request, principal, session, patient_id, 422, problems=problems)
+    return RedirectResponse(f"/app/patients/{patient_id}?saved=1", status_code=303)

@@ -1,0 +1,214 @@
+"""The clinicians' pages under /app: sign-in, the worklist and its actions, what triage
+missed, and the pathways. Every read goes through the JSON API's own functions, so the
+same rules decide who sees what and the same audit records it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import urlencode
+
+import jwt
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from api import pathways as pathways_api
+from api import worklist as worklist_api
+from api.auth import DbSession, Principal, audit, decode_token
+from api.patients import staff_patient
+from api.schemas import NoteBody, OverrideBody
+from api.web import patient_pages
+from api.web.i18n import OSLO, Words, parse_time
+from api.web.pages import (
+    COOKIE,
+    Clinician,
+    Form,
+    WebRoute,
+    back_to,
+    fragment,
+    language,
+    principal_from_token,
+    render,
+)
+from store.pathways import latest_rows
+from store.settings import get_settings
+
+router = APIRouter(prefix="/app", route_class=WebRoute, include_in_schema=False)
+router.include_router(patient_pages.router)
+
+STATUSES = ("open", "acknowledged", "resolved")
+PAGE_SIZE = 500
+
+
+@router.get("/login")
+def login_page(request: Request) -> HTMLResponse:
+    """The sign-in form."""
+    return render(request, "login.html")
+
+
+@router.post("/login")
+def login(request: Request, form: Form) -> Response:
+    """Verify a pasted clinician token and keep it in an HttpOnly cookie."""
+    principal = principal_from_token(form.get("token", ""))
+    if principal is None:
+        words = Words(language(request))
+        refused_patient = _is_patient_token(form.get("token", ""))
+        message = words("patient_token" if refused_patient else "bad_token")
+        return render(request, "login.html", code=403 if refused_patient else 401, error=message)
+    response = RedirectResponse("/app", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        form["token"].strip(),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/app",
+    )
+    return response
+
+
+def _is_patient_token(token: str) -> bool:
+    try:
+        return decode_token(get_settings(), token.strip()).role == "patient"
+    except jwt.InvalidTokenError:
+        return False
+
+
+@router.api_route("/logout", methods=["GET", "POST"])
+def logout() -> RedirectResponse:
+    """Forget the sign-in cookie."""
+    response = RedirectResponse("/app/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/app", httponly=True, samesite="strict")
+    return response
+
+
+def granted_pathways(principal: Principal, session: DbSession) -> list[str]:
+    if "*" in principal.pathways:
+        return sorted(row.pathway_id for row in latest_rows(session))
+    return sorted(principal.pathways)
+
+
+def _worklist(
+    request: Request, principal: Principal, session: DbSession, pathway: str | None, status: str
+) -> dict[str, Any]:
+    if status not in STATUSES:
+        raise HTTPException(422, detail=f"unknown status {status!r}")
+    body = worklist_api.read_worklist(
+        principal, session, pathway=pathway or None, status=status, limit=PAGE_SIZE
+    )
+    now = dt.datetime.now(dt.UTC)
+    words = Words(language(request))
+    rows = [_row(item, words, now) for item in body["items"]]
+    return {
+        "rows": rows,
+        "counts": body["counts"],
+        "more": body["next"] is not None,
+        "updated": now.astimezone(OSLO).strftime("%H:%M:%S"),
+        "pathway": pathway or "",
+        "status": status,
+        "back": "/app?" + urlencode({"pathway": pathway or "", "status": status}),
+    }
+
+
+def _row(item: dict[str, Any], words: Words, now: dt.datetime) -> dict[str, Any]:
+    due = parse_time(item["action"]["due"])
+    system_value = (item["patient"]["identifier"] or "").split("|", 1)
+    return {
+        **item,
+        "national_id": system_value[-1] if len(system_value) == 2 else None,
+        "due_at": due,
+        "overdue": due is not None and due < now and item["status"] != "resolved",
+        "ago": words.ago(parse_time(item.get("data_time")), now),
+        "contact": words(item["action"]["consultation"] or "none"),
+    }
+
+
+@router.get("")
+def worklist_page(
+    request: Request,
+    principal: Clinician,
+    session: DbSession,
+    pathway: str | None = None,
+    status: str = "open",
+) -> HTMLResponse:
+    """The worklist: tabs per granted pathway, red first, actions on each row."""
+    data = _worklist(request, principal, session, pathway, status)
+    tabs = granted_pathways(principal, session)
+    return render(request, "worklist.html", tabs=tabs, statuses=STATUSES, **data)
+
+
+@router.get("/worklist.json")
+def worklist_json(
+    request: Request,
+    principal: Clinician,
+    session: DbSession,
+    pathway: str | None = None,
+    status: str = "open",
+) -> JSONResponse:
+    """The worklist's table body, counts and time, for the page to refresh itself."""
+    data = _worklist(request, principal, session, pathway, status)
+    rows = fragment(request, "_rows.html", **data)
+    return JSONResponse(
+        {"rows": rows, "counts": data["counts"], "updated": data["updated"], "more": data["more"]}
+    )
+
+
+@router.post("/items/{item_id}/{change}")
+def change_item(
+    item_id: str, change: str, principal: Clinician, session: DbSession, form: Form
+) -> Response:
+    """Acknowledge, resolve (with a note) or override (with a reason) from a row.
+
+    The worklist has one form around the table (1,500 per-row forms made a 500-row page
+    take over 3 s to draw); each row's fields carry the item id in their names.
+    """
+
+    def field(name: str, default: str = "") -> str:
+        return form.get(f"{name}-{item_id}") or form.get(name) or default
+
+    note = field("note") or None
+    try:
+        if change == "acknowledge":
+            worklist_api.acknowledge(item_id, principal, session, NoteBody(note=note))
+        elif change == "resolve":
+            worklist_api.resolve(item_id, principal, session, NoteBody(note=note))
+        elif change == "override":
+            body = OverrideBody(level=field("level"), reason=field("reason"))
+            worklist_api.override(item_id, principal, session, body)
+        else:
+            raise HTTPException(404, detail="no such action")
+    except ValidationError as exc:
+        raise HTTPException(422, detail="; ".join(e["msg"] for e in exc.errors())) from None
+    return back_to(form.get("back"))
+
+
+@router.post("/patients/{patient_id}/identifier")
+def reveal_identifier(patient_id: str, principal: Clinician, session: DbSession) -> JSONResponse:
+    """The full national id on demand: an audited read."""
+    patient = staff_patient(session, principal, patient_id)
+    audit(session, principal, "patient.identifier.read", patient_id, target=f"Patient/{patient_id}")
+    session.commit()
+    return JSONResponse({"identifier": patient.identifier_value})
+
+
+@router.get("/unrouted")
+def unrouted_page(request: Request, principal: Clinician, session: DbSession) -> HTMLResponse:
+    """Accepted data no pathway read, and triage that failed."""
+    body = worklist_api.unrouted(principal, session, limit=500)
+    for row in body["unrouted"]:
+        row["received_at"] = parse_time(row["received"])
+    for row in body["failed"]:
+        row["created_at"] = parse_time(row["created"])
+    return render(request, "unrouted.html", **body)
+
+
+@router.get("/pathways")
+def pathways_page(request: Request, principal: Clinician, session: DbSession) -> HTMLResponse:
+    """Each granted pathway: file, version history, thresholds in force."""
+    listed = pathways_api.list_pathways(principal, session)["pathways"]
+    details = [pathways_api.read_pathway(p["id"], principal, session) for p in listed]
+    for pathway in details:
+        for version in pathway["versions"]:
+            version["published"] = parse_time(version["published_at"])
+    return render(request, "pathways.html", pathways=details)

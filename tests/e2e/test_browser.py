@@ -1,0 +1,262 @@
+"""The clinicians' pages in a real headless Chromium (Debian's chromium and chromium-driver,
+``make browser``) against a real uvicorn server and a real Celery worker, with data put in
+over the FHIR API: sign in, red first, the patient and the chart, acknowledge, resolve,
+override, a new red item without a reload, a refused pathway; axe-core finds no serious or
+critical violation; screenshots go to test-artifacts/ (also docs/screenshots/ with
+UPDATE_SCREENSHOTS=1).
+
+The tests run in file order on one signed-in browser: each continues where the last left.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.select import Select
+from selenium.webdriver.support.wait import WebDriverWait
+
+from api.auth import create_token
+from store.settings import get_settings
+from tests.conftest import ROOT, Service
+from tests.e2e import web_data
+from tests.e2e.browser import (
+    axe_violations,
+    chromium,
+    live_server,
+    missing_tools,
+    screenshot,
+    serious,
+    sign_in,
+)
+from tests.e2e.web_data import Person
+
+
+def waiting(driver: webdriver.Chrome, seconds: float, poll_frequency: float = 0.5) -> WebDriverWait:
+    """A wait that reads through the page being replaced under it (a form post reloads it,
+    and the 10 s refresh swaps the table body): a stale row is read again, not a failure."""
+    return WebDriverWait(
+        driver,
+        seconds,
+        poll_frequency=poll_frequency,
+        ignored_exceptions=(StaleElementReferenceException,),
+    )
+
+
+pytestmark = pytest.mark.slow
+GRANTED = ["diabetes-cgm", "epilepsy", "heart-failure"]
+DOCS = ROOT / "docs" / "screenshots"
+ROWS = "table tbody tr"
+
+
+@pytest.fixture(scope="module")
+def base_url(embedded_service: Service, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if missing := missing_tools():
+        pytest.fail("the browser tests need: " + "; ".join(missing))
+    embedded_service.start_worker(tmp_path_factory.mktemp("browser-worker"))
+    with live_server() as url:
+        yield url
+    embedded_service.stop_workers()
+
+
+@pytest.fixture(scope="module")
+def api(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def people(api: httpx.Client) -> dict[str, Person]:
+    """Green and yellow posted before red, so that red first is the page's doing."""
+    post = web_data.post_situation
+    people = {
+        "green": post(api, "Grete Grønnsen", "heart-failure", "stabil"),
+        "yellow": post(api, "Gunnar Gulbrand", "epilepsy", "ett anfall"),
+        "quiet": post(api, "Olav Overstyr", "epilepsy", "rolig periode"),
+        "red": post(api, "Rita Rødberg", "heart-failure", "væske på tre dager"),
+        "copd": post(api, "Kåre Kolsen", "copd", "lav metning"),
+    }
+    web_data.wait_for(api, list(people.values()))
+    return people
+
+
+@pytest.fixture(scope="module")
+def driver(base_url: str, people: dict[str, Person]) -> Iterator[webdriver.Chrome]:
+    with chromium() as browser:
+        yield browser
+
+
+def token(pathways: list[str]) -> str:
+    return create_token(
+        get_settings(), role="clinician", subject="clinician:e2e", pathways=pathways
+    )
+
+
+def rows(driver: webdriver.Chrome) -> list[WebElement]:
+    return driver.find_elements(By.CSS_SELECTOR, ROWS)
+
+
+def row_of(driver: webdriver.Chrome, name: str) -> WebElement:
+    found = [row for row in rows(driver) if name in row.text]
+    assert len(found) == 1, f"{name!r} in {len(found)} rows: {[r.text for r in rows(driver)]}"
+    return found[0]
+
+
+def names_in_order(driver: webdriver.Chrome) -> list[str]:
+    """The test patients' first names, row by row (read at once: rows are replaced live)."""
+    texts = driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map((r) => r.innerText);", ROWS
+    )
+    wanted = ("Anders", "Grete", "Gunnar", "Olav", "Rita", "Kåre")
+    return [w for text in texts for w in wanted if w in text]
+
+
+def level_of(driver: webdriver.Chrome, name: str) -> str | None:
+    """The level a patient's row shows now (read at once: rows are replaced live)."""
+    level: str | None = driver.execute_script(
+        """
+        const row = [...document.querySelectorAll(arguments[0])]
+          .find((r) => r.innerText.includes(arguments[1]));
+        return row ? row.dataset.level : null;
+        """,
+        ROWS,
+        name,
+    )
+    return level
+
+
+def no_serious_violations(driver: webdriver.Chrome, page: str) -> None:
+    found = serious(axe_violations(driver))
+    assert not found, f"axe-core on the {page}:\n{found}"
+
+
+def keep(path_name: str, driver: webdriver.Chrome) -> None:
+    """A screenshot kept as a test artifact; copied for the README when asked for
+    (UPDATE_SCREENSHOTS=1), so an ordinary run changes no tracked file."""
+    shot = screenshot(driver, path_name)
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, DOCS / f"{path_name}.png")
+
+
+def test_sign_in_with_the_token_shows_red_first(
+    driver: webdriver.Chrome, base_url: str, people: dict[str, Person]
+) -> None:
+    driver.get(f"{base_url}/app")
+    assert driver.current_url.endswith("/app/login"), "not signed in, yet not sent to sign in"
+    sign_in(driver, base_url, token(GRANTED))
+    assert driver.current_url.rstrip("/").endswith("/app")
+    first = rows(driver)[0]
+    assert "Rita Rødberg" in first.text
+    # The level in words and a shape, not by colour alone.
+    assert first.find_element(By.CSS_SELECTOR, ".level").text == "■ Rød"
+    assert names_in_order(driver)[:2] == ["Rita", "Gunnar"]
+    assert sorted(names_in_order(driver)[2:]) == ["Grete", "Olav"]  # both green
+    levels = [row.get_attribute("data-level") for row in rows(driver)]
+    assert levels == ["red", "yellow", "green", "green"]
+    assert "Kåre" not in driver.page_source  # copd is not granted
+    assert people["red"].fnr not in driver.page_source  # the national id is masked
+    assert people["red"].fnr[:6] in first.text
+    no_serious_violations(driver, "worklist")
+    keep("worklist", driver)
+
+
+def test_the_patient_page_shows_the_weight_chart(
+    driver: webdriver.Chrome, base_url: str, people: dict[str, Person]
+) -> None:
+    row_of(driver, "Rita Rødberg").find_element(By.PARTIAL_LINK_TEXT, "Rita Rødberg").click()
+    waiting(driver, 10).until(lambda d: people["red"].patient_id in d.current_url)
+    assert "Rita Rødberg" in driver.find_element(By.TAG_NAME, "h1").text
+    drawn = waiting(driver, 10).until(
+        lambda d: d.execute_script(
+            """
+            const charts = [...document.querySelectorAll("canvas")]
+              .filter((c) => window.Chart && window.Chart.getChart(c));
+            return charts.length ? charts.length : null;
+            """
+        )
+    )
+    assert drawn >= 1, "no canvas drawn by Chart.js"
+    no_serious_violations(driver, "patient page")
+    keep("patient", driver)
+
+
+def open_actions(row: WebElement) -> WebElement:
+    """Open the row's folded actions (a <details>), as a person would; return it."""
+    details = row.find_element(By.TAG_NAME, "details")
+    if details.get_attribute("open") is None:
+        details.find_element(By.TAG_NAME, "summary").click()
+    # The controls are put in when the row opens.
+    waiting(row.parent, 5).until(lambda _: details.find_elements(By.TAG_NAME, "input"))
+    return details
+
+
+def test_acknowledge_and_resolve_take_the_item_off_the_open_list(
+    driver: webdriver.Chrome, base_url: str
+) -> None:
+    driver.get(f"{base_url}/app")
+    row = row_of(driver, "Gunnar Gulbrand")
+    row.find_element(By.XPATH, ".//button[normalize-space()='Kvitter']").click()
+    waiting(driver, 10).until(lambda d: "Gunnar" not in names_in_order(d))
+    assert sorted(names_in_order(driver)) == ["Grete", "Olav", "Rita"]
+    driver.get(f"{base_url}/app?status=acknowledged")
+    actions = open_actions(row_of(driver, "Gunnar Gulbrand"))
+    actions.find_element(By.CSS_SELECTOR, "input[name^='note-']").send_keys("Ringt, alt i orden.")
+    actions.find_element(By.XPATH, ".//button[normalize-space()='Avslutt']").click()
+    waiting(driver, 10).until(lambda d: "Gunnar" not in names_in_order(d))
+    driver.get(f"{base_url}/app?status=resolved")
+    assert names_in_order(driver) == ["Gunnar"]
+    driver.get(f"{base_url}/app")
+    assert "Gunnar" not in names_in_order(driver)
+
+
+def test_override_a_level_with_a_reason(driver: webdriver.Chrome, base_url: str) -> None:
+    driver.get(f"{base_url}/app")
+    assert level_of(driver, "Olav Overstyr") == "green"
+    actions = open_actions(row_of(driver, "Olav Overstyr"))
+    Select(actions.find_element(By.CSS_SELECTOR, "select[name^='level-']")).select_by_value("red")
+    actions.find_element(By.CSS_SELECTOR, "input[name^='reason-']").send_keys(
+        "Pårørende ringte, bekymret."
+    )
+    actions.find_element(By.XPATH, ".//button[contains(@formaction, '/override')]").click()
+    waiting(driver, 10).until(lambda d: level_of(d, "Olav Overstyr") == "red")
+    row = row_of(driver, "Olav Overstyr")
+    assert "■ Rød" in row.find_element(By.CSS_SELECTOR, ".level").text
+    assert "Grønn" in row.text  # the engine's level is still shown
+    assert set(names_in_order(driver)[:2]) == {"Rita", "Olav"}, "both red, before the rest"
+
+
+def test_a_new_red_item_appears_without_a_reload(
+    driver: webdriver.Chrome, base_url: str, api: httpx.Client
+) -> None:
+    driver.get(f"{base_url}/app")
+    driver.execute_script("window.__notReloaded = true;")
+    stamp = driver.find_element(By.ID, "updated").text
+    web_data.post_situation(api, "Anders Anfallsen", "epilepsy", "mange anfall")
+    started = time.monotonic()
+    waiting(driver, 25, poll_frequency=0.5).until(lambda d: "Anders" in names_in_order(d))
+    print(f"the new item showed after {time.monotonic() - started:.1f} s")
+    assert driver.execute_script("return window.__notReloaded === true;"), "the page reloaded"
+    assert "Rød" in row_of(driver, "Anders Anfallsen").text
+    assert driver.find_element(By.ID, "updated").text != stamp, "the page says when it updated"
+
+
+def test_a_pathway_not_granted_is_refused(
+    driver: webdriver.Chrome, base_url: str, people: dict[str, Person]
+) -> None:
+    driver.get(f"{base_url}/app?pathway=copd")
+    assert "Ikke tillatt" in driver.find_element(By.TAG_NAME, "h1").text
+    assert "Kåre Kolsen" not in driver.page_source
+    driver.get(f"{base_url}/app/patients/{people['copd'].patient_id}")
+    assert "Kåre Kolsen" not in driver.page_source
+    assert driver.find_element(By.TAG_NAME, "h1").text in ("Ikke tillatt", "Finnes ikke")
+    driver.get(f"{base_url}/app")
+    assert "copd" not in [a.text for a in driver.find_elements(By.CSS_SELECTOR, "nav a")]

@@ -1,0 +1,329 @@
+"""The clinicians' web pages (/app) as HTML, on the embedded default and on PostgreSQL +
+Redis: sign-in, the worklist and its actions, the patient page, audit, language, headers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import col, select
+
+from api.app import create_app
+from api.auth import create_token
+from store.db import session_scope
+from store.models import (
+    AuditEvent,
+    Enrolment,
+    Patient,
+    Reading,
+    Resource,
+    WorklistEvent,
+    WorklistItem,
+    new_id,
+)
+from store.settings import get_settings
+from tests.conftest import Service
+from tests.integration.api_rows import add_item, add_patient, add_result, unique
+
+EPILEPSY_FORM = "http://example.no/fhir/Questionnaire/epilepsy-followup"
+GLUCOSE = "http://loinc.org|15074-8"
+
+
+def token(pathways: list[str] | None = None, role: str = "clinician", **kw: str) -> str:
+    if pathways is None and role != "patient":
+        pathways = ["*"]
+    return create_token(get_settings(), role=role, pathways=pathways, **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def anonymous(service: Service) -> Iterator[TestClient]:
+    with TestClient(create_app(), follow_redirects=False) as client:
+        yield client
+
+
+def signed_in(client: TestClient, pathways: list[str] | None = None, subject: str = "") -> None:
+    subject = subject or f"clinician:{unique('nurse')}"
+    response = client.post(
+        "/app/login", data={"token": token(pathways, subject=subject)}, follow_redirects=False
+    )
+    assert response.status_code == 303, response.text
+
+
+def national_id(patient_id: str) -> str:
+    with session_scope() as session:
+        patient = session.get(Patient, patient_id)
+        assert patient is not None and patient.identifier_value
+        return patient.identifier_value
+
+
+def test_pages_need_the_cookie_and_login_takes_only_clinician_tokens(
+    anonymous: TestClient,
+) -> None:
+    for path in ("/app", "/app/patients/p-x", "/app/unrouted", "/app/pathways"):
+        response = anonymous.get(path)
+        assert response.status_code == 303 and response.headers["location"] == "/app/login"
+    patient = anonymous.post(
+        "/app/login", data={"token": token(role="patient", patient_id=add_patient())}
+    )
+    assert patient.status_code == 403
+    assert "pasientnøkkel" in patient.text and "set-cookie" not in patient.headers
+    assert anonymous.post("/app/login", data={"token": "not-a-token"}).status_code == 401
+    assert anonymous.get("/app").status_code == 303
+
+    response = anonymous.post("/app/login", data={"token": token()})
+    assert response.status_code == 303 and response.headers["location"] == "/app"
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    page = anonymous.get("/app")
+    assert page.status_code == 200 and "<table" in page.text
+    assert anonymous.post("/app/logout").status_code == 303
+    assert anonymous.get("/app").status_code == 303
+
+
+def test_worklist_lists_red_first_with_word_shape_and_masked_id(anonymous: TestClient) -> None:
+    pathway = unique("web")
+    now = dt.datetime.now(dt.UTC)
+    green = add_item(add_patient(), pathway, "green", now + dt.timedelta(days=1))
+    red_patient = add_patient("Kari Nordmann")
+    red = add_item(
+        red_patient,
+        pathway,
+        "red",
+        now - dt.timedelta(hours=1),
+        data_time=now - dt.timedelta(hours=2),
+    )
+    yellow = add_item(add_patient(), pathway, "yellow", now + dt.timedelta(days=2))
+    signed_in(anonymous, [pathway])
+    html = anonymous.get("/app", params={"pathway": pathway}).text
+    order = re.findall(r'data-item="([^"]+)"', html)
+    assert order == [red, yellow, green]
+    red_row = html[html.index(f'data-item="{red}"') : html.index(f'data-item="{yellow}"')]
+    assert "■" in red_row and "Rød" in red_row and "Kari Nordmann" in red_row
+    full = national_id(red_patient)
+    assert f"{full[:6]}*****" in red_row and full not in html
+    assert "Over fristen" in red_row and "for 2 timer siden" in red_row
+    assert "telefon" in red_row and "grunn red" in red_row
+    assert "▲" in html and "●" in html and "Oppdatert" in html
+
+
+def test_a_pathway_not_granted_is_refused_and_not_among_the_tabs(anonymous: TestClient) -> None:
+    mine, other = unique("mine"), unique("other")
+    add_item(add_patient(), other, "red")
+    signed_in(anonymous, [mine])
+    page = anonymous.get("/app")
+    assert page.status_code == 200
+    assert f"pathway={mine}" in page.text and other not in page.text
+    refused = anonymous.get("/app", params={"pathway": other})
+    assert refused.status_code == 403 and "Ikke tillatt" in refused.text
+    assert refused.headers["content-type"].startswith("text/html")
+
+
+def test_acknowledge_resolve_and_override_from_the_page(anonymous: TestClient) -> None:
+    pathway = unique("act")
+    item = add_item(add_patient(), pathway, "green")
+    subject = f"clinician:{unique('nurse')}"
+    signed_in(anonymous, [pathway], subject)
+    back = f"/app?pathway={pathway}&status=open"
+
+    done = anonymous.post(
+        f"/app/items/{item}/override", data={"level": "red", "reason": "ringte selv", "back": back}
+    )
+    assert done.status_code == 303 and done.headers["location"] == back
+    assert "■" in anonymous.get(back).text
+    anonymous.post(f"/app/items/{item}/acknowledge", data={"back": back})
+    assert item not in anonymous.get(back).text
+    acked = anonymous.get("/app", params={"pathway": pathway, "status": "acknowledged"}).text
+    assert item in acked
+    anonymous.post(f"/app/items/{item}/resolve", data={"note": "snakket med pasienten"})
+    refused = anonymous.post(
+        f"/app/items/{item}/override", data={"level": "red", "reason": "for sent"}
+    )
+    assert refused.status_code == 409
+
+    with session_scope() as session:
+        row = session.get(WorklistItem, item)
+        assert row is not None
+        assert (row.status, row.override_level, row.resolved_by) == ("resolved", "red", subject)
+        assert row.note == "snakket med pasienten"
+        events = session.exec(
+            select(WorklistEvent)
+            .where(col(WorklistEvent.item_id) == item)
+            .order_by(col(WorklistEvent.id))
+        ).all()
+        assert [(e.change, e.actor) for e in events] == [
+            ("override", subject),
+            ("acknowledged", subject),
+            ("resolved", subject),
+        ]
+
+
+def _patient_with_answers_and_glucose() -> str:
+    patient_id = add_patient("Ola Syntetisk")
+    now = dt.datetime.now(dt.UTC)
+    questionnaire = {
+        "resourceType": "Questionnaire",
+        "url": EPILEPSY_FORM,
+        "status": "active",
+        "item": [
+            {"linkId": "seizure-count", "text": "Hvor mange anfall siden sist?", "type": "integer"}
+        ],
+    }
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "questionnaire": EPILEPSY_FORM,
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "authored": now.isoformat(),
+        "item": [{"linkId": "seizure-count", "answer": [{"valueInteger": 5}]}],
+    }
+    observation_id = new_id("obs")
+    with session_scope() as session:
+        if (
+            session.exec(
+                select(Resource).where(col(Resource.canonical_url) == EPILEPSY_FORM)
+            ).first()
+            is None
+        ):
+            session.add(
+                Resource(
+                    id=new_id("q"),
+                    resource_type="Questionnaire",
+                    canonical_url=EPILEPSY_FORM,
+                    body=questionnaire,
+                )
+            )
+        session.add(
+            Resource(
+                id=new_id("qr"),
+                resource_type="QuestionnaireResponse",
+                patient_id=patient_id,
+                canonical_url=EPILEPSY_FORM,
+                body=response,
+                data_time=now,
+            )
+        )
+        session.add(
+            Resource(
+                id=observation_id,
+                resource_type="Observation",
+                patient_id=patient_id,
+                body={"resourceType": "Observation"},
+                data_time=now,
+            )
+        )
+        session.add(Enrolment(patient_id=patient_id, pathway_id="diabetes-cgm", thresholds={}))
+        session.add(Enrolment(patient_id=patient_id, pathway_id="epilepsy", thresholds={}))
+        session.flush()
+        for i, value in enumerate([2.8, 5.5, 7.0, 12.0]):
+            session.add(
+                Reading(
+                    resource_id=observation_id,
+                    patient_id=patient_id,
+                    code=GLUCOSE,
+                    value=value,
+                    unit="mmol/L",
+                    time=now - dt.timedelta(hours=4 - i),
+                )
+            )
+    add_result(patient_id, "epilepsy", "red", created=now)
+    return patient_id
+
+
+def test_patient_page_shows_questions_charts_history_and_writes_audit(
+    anonymous: TestClient,
+) -> None:
+    patient_id = _patient_with_answers_and_glucose()
+    subject = f"clinician:{unique('doc')}"
+    signed_in(anonymous, None, subject)
+    page = anonymous.get(f"/app/patients/{patient_id}")
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert re.search(r"Hvor mange anfall siden sist\?</th><td>5</td>", html)
+    assert "grunn red" in html and "v1" in html and "cd" * 6 in html
+    block = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', html, re.S)
+    assert block is not None
+    charts = json.loads(block.group(1))
+    glucose = next(c for c in charts if c["name"] == "glucose")
+    assert [p["v"] for p in glucose["points"]] == [2.8, 5.5, 7.0, 12.0]
+    assert glucose["band"] == {"low": 3.9, "high": 10.0} and glucose["tir"] == 50.0
+    assert f'data-chart="{glucose["id"]}"' in html
+    with session_scope() as session:
+        actions = set(
+            session.exec(
+                select(AuditEvent.action).where(
+                    col(AuditEvent.patient_id) == patient_id, col(AuditEvent.actor) == subject
+                )
+            )
+        )
+    assert {"patient.read", "triage.read", "readings.read"} <= actions
+    assert subject in anonymous.get(f"/app/patients/{patient_id}").text
+
+    shown = anonymous.post(f"/app/patients/{patient_id}/identifier")
+    assert shown.json() == {"identifier": national_id(patient_id)}
+    with session_scope() as session:
+        reveal = session.exec(
+            select(AuditEvent).where(
+                col(AuditEvent.patient_id) == patient_id,
+                col(AuditEvent.action) == "patient.identifier.read",
+            )
+        ).one()
+        assert reveal.actor == subject
+
+
+def test_thresholds_are_saved_within_bounds_and_refused_outside(anonymous: TestClient) -> None:
+    patient_id = _patient_with_answers_and_glucose()
+    signed_in(anonymous)
+    url = f"/app/patients/{patient_id}/enrolments"
+    saved = anonymous.post(url, data={"pathway": "epilepsy", "t.seizures_red": "5"})
+    assert saved.status_code == 303
+    assert 'value="5"' in anonymous.get(saved.headers["location"]).text
+    refused = anonymous.post(url, data={"pathway": "epilepsy", "t.seizures_red": "99"})
+    assert refused.status_code == 422 and "outside 1..30" in refused.text
+    with session_scope() as session:
+        row = session.exec(
+            select(Enrolment).where(
+                col(Enrolment.patient_id) == patient_id, col(Enrolment.pathway_id) == "epilepsy"
+            )
+        ).one()
+        assert row.thresholds == {"seizures_red": 5}
+
+
+def test_new_items_reach_the_polling_endpoint(anonymous: TestClient) -> None:
+    pathway = unique("poll")
+    signed_in(anonymous, [pathway])
+    first = anonymous.get("/app/worklist.json", params={"pathway": pathway}).json()
+    assert first["counts"]["red"] == 0
+    item = add_item(add_patient(), pathway, "red")
+    later = anonymous.get("/app/worklist.json", params={"pathway": pathway}).json()
+    assert later["counts"]["red"] == 1 and f'data-item="{item}"' in later["rows"]
+    assert re.fullmatch(r"\d\d:\d\d:\d\d", later["updated"])
+
+
+def test_norwegian_by_default_english_on_request_and_remembered(anonymous: TestClient) -> None:
+    signed_in(anonymous)
+    assert '<html lang="nb">' in (nb := anonymous.get("/app").text) and "Arbeidsliste" in nb
+    en = anonymous.get("/app", params={"lang": "en"})
+    assert '<html lang="en">' in en.text and "Worklist" in en.text
+    assert "lang=en" in en.headers["set-cookie"]
+    assert '<html lang="en">' in anonymous.get("/app/pathways").text
+
+
+def test_pages_carry_security_headers_and_no_inline_script(anonymous: TestClient) -> None:
+    login = anonymous.get("/app/login")
+    signed_in(anonymous)
+    pages = [anonymous.get(path) for path in ("/app", "/app/pathways", "/app/unrouted")]
+    assert "epilepsy.yaml" in pages[1].text and "seizures_red" in pages[1].text
+    for response in (login, *pages):
+        assert response.status_code == 200
+        csp = response.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        scripts = re.findall(r"<script([^>]*)>(.*?)</script>", response.text, re.S)
+        assert all("src=" in attrs or "application/json" in attrs for attrs, _ in scripts)
+    assert anonymous.get("/app/static/app.css").status_code == 200
