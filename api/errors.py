@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 
 from fhir_adapters import FhirInputError, OutcomeIssue, operation_outcome
 
@@ -21,6 +22,7 @@ _ISSUE_CODES = {
     413: "too-long",
     415: "not-supported",
     429: "throttled",
+    503: "transient",
 }
 
 
@@ -61,6 +63,16 @@ def install(app: FastAPI) -> None:
             return simple_outcome(exc.status_code, str(exc.detail), headers=headers)
         body: dict[str, Any] = {"error": exc.detail}
         return JSONResponse(body, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(OperationalError)
+    async def database_busy(request: Request, exc: OperationalError) -> JSONResponse:
+        # The database refused for a moment (SQLite's write lock held past its timeout,
+        # PostgreSQL restarting): nothing was stored, and the caller should send it again.
+        headers = {"Retry-After": "1"}
+        text = "the database is busy; nothing was stored, send it again"
+        if _is_fhir(request):
+            return simple_outcome(503, text, headers=headers)
+        return JSONResponse({"error": text}, status_code=503, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation(request: Request, exc: RequestValidationError) -> JSONResponse:

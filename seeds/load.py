@@ -10,6 +10,7 @@ patient's older data is handed to the worker well before the newer.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,11 +52,19 @@ def _check(response: httpx.Response, what: str, ok: tuple[int, ...] = (200, 201)
 
 
 def _post(client: httpx.Client, url: str, body: Any, token: str, **headers: str) -> httpx.Response:
-    return client.post(
-        url,
-        json=body,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": FHIR_JSON, **headers},
-    )
+    """POST as a patient app should: a 503 (the database busy for a moment) or 429 is sent
+    again after the wait the service asks for; every post is a conditional create, so a
+    repeat stores nothing twice."""
+    for attempt in range(6):
+        response = client.post(
+            url,
+            json=body,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": FHIR_JSON, **headers},
+        )
+        if response.status_code not in (429, 503) or attempt == 5:
+            return response
+        time.sleep(float(response.headers.get("Retry-After", "1")) * (attempt + 1))
+    return response
 
 
 def load_demo(

@@ -1,5 +1,6 @@
 """A patient's device readings as chart data, with the pathway's thresholds beside them:
-the target band and time in range for percent windows, the change over a change window."""
+the target band and time in range for percent windows, the change over a change window,
+and every threshold a rule compares a reading with (the patient's own value when enrolled)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from triage.units import can_convert, convert
 
 DEFAULT_HORIZON = dt.timedelta(days=28)
 MAX_POINTS = 5000
+# Forms whose value is in the reading's own unit: their thresholds are drawn as lines.
+VALUE_FORMS = ("newest", "mean", "min", "max")
 
 
 def _inputs(pathway: Pathway, name: str) -> list[ObservationInput]:
@@ -30,10 +33,55 @@ def _horizon(specs: list[ObservationInput]) -> dt.timedelta:
     return max([*windows, DEFAULT_HORIZON])
 
 
-def chart_data(
-    session: Session, patient_id: str, pathways: list[Pathway], now: dt.datetime
+def reading_thresholds(
+    pathway: Pathway, observation: str, own: dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:
-    """One chart per pathway and reading it reads, newest readings within its horizon."""
+    """The thresholds the pathway's rules compare a reading with: for each threshold, the
+    rules whose ``when`` uses both it and an input of that observation. The value is the
+    patient's own (``own``) when set, else the pathway's; ordered by value."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for rule in pathway.rules:
+        names = rule.when.names
+        specs = [
+            spec
+            for n in names
+            if isinstance(spec := pathway.inputs.get(n), ObservationInput)
+            and spec.observation == observation
+        ]
+        for name in names:
+            threshold = pathway.thresholds.get(name)
+            if threshold is None:
+                continue
+            value = float((own or {}).get(name, threshold.value))
+            for spec in specs:
+                entry = found.setdefault(
+                    (name, spec.name),
+                    {
+                        "name": name,
+                        "value": value,
+                        "input": spec.name,
+                        "form": spec.form,
+                        "own": name in (own or {}),
+                        "rules": [],
+                        "level": rule.level,
+                    },
+                )
+                entry["rules"].append(rule.id)
+                entry["level"] = max(entry["level"], rule.level)
+    for entry in found.values():
+        entry["level"] = entry["level"].label
+    return sorted(found.values(), key=lambda e: (e["value"], e["name"], e["input"]))
+
+
+def chart_data(
+    session: Session,
+    patient_id: str,
+    pathways: list[Pathway],
+    now: dt.datetime,
+    own: dict[str, dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """One chart per pathway and reading it reads, newest readings within its horizon;
+    ``own`` holds the patient's own thresholds per pathway id."""
     wanted = [(p, name, _inputs(p, name)) for p in pathways for name in p.observation_units]
     if not wanted:
         return []
@@ -58,7 +106,8 @@ def chart_data(
                 value = convert(value, reading.unit, unit, analyte=route.analyte)
             points.append({"t": reading.time.isoformat(), "v": round(value, 3)})
         if points:
-            charts.append(_chart(pathway, name, unit, points[-MAX_POINTS:], specs, now))
+            limits = reading_thresholds(pathway, name, (own or {}).get(pathway.id))
+            charts.append(_chart(pathway, name, unit, points[-MAX_POINTS:], specs, limits, now))
     return charts
 
 
@@ -68,6 +117,7 @@ def _chart(
     unit: str,
     points: list[dict[str, Any]],
     specs: list[ObservationInput],
+    limits: list[dict[str, Any]],
     now: dt.datetime,
 ) -> dict[str, Any]:
     chart: dict[str, Any] = {
@@ -91,13 +141,22 @@ def _chart(
                 share = sum(low <= v <= high for v in inside) / len(inside)
                 chart["tir"] = round(100 * share, 1)
         elif spec.form in ("percent_below", "percent_above") and spec.value is not None:
-            chart["lines"].append(float(spec.value))
+            chart["lines"].append({"value": float(spec.value), "label": spec.describe()})
         elif spec.form == "change" and spec.window is not None and window is not None:
             newest = _time(points[-1])
             recent = [p for p in points if _time(p) >= newest - window]
             change = round(recent[-1]["v"] - recent[0]["v"], 2)
-            chart["change"] = {"window": spec.window.text, "value": change}
-    chart["lines"] = sorted(set(chart["lines"]))
+            chart["change"] = {
+                "window": spec.window.text,
+                "value": change,
+                "thresholds": [t for t in limits if t["input"] == spec.name],
+            }
+    for limit in limits:
+        if limit["form"] in VALUE_FORMS:
+            line = {"value": limit["value"], "label": limit["name"], "level": limit["level"]}
+            chart["lines"].append(line)
+    unique = {(line["value"], line["label"]): line for line in chart["lines"]}
+    chart["lines"] = [unique[key] for key in sorted(unique)]
     return chart
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 LANGUAGES = ("nb", "en")
@@ -76,6 +77,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "band": "Målområde",
         "tir": "Tid i målområdet",
         "change": "Endring siste {w}",
+        "limit_from": "{level} fra {value}",
+        "limits": "Grenser",
+        "red_n": "rødt",
+        "yellow_n": "gult",
+        "green_n": "grønt",
+        "days": "{n} dager",
+        "day": "1 døgn",
+        "hours": "{n} timer",
+        "weeks": "{n} uker",
         "last_n": "Siste {n} av {total} målinger",
         "thresholds": "Grenser",
         "enrolments": "Forløp og egne grenser",
@@ -172,6 +182,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "band": "Target range",
         "tir": "Time in range",
         "change": "Change over the last {w}",
+        "limit_from": "{level} from {value}",
+        "limits": "Limits",
+        "red_n": "red",
+        "yellow_n": "yellow",
+        "green_n": "green",
+        "days": "{n} days",
+        "day": "1 day",
+        "hours": "{n} hours",
+        "weeks": "{n} weeks",
         "last_n": "Last {n} of {total} readings",
         "thresholds": "Thresholds",
         "enrolments": "Pathways and own thresholds",
@@ -215,6 +234,23 @@ class Words:
     def __call__(self, key: str, **values: object) -> str:
         text = self._texts.get(key, key)
         return text.format(**values) if values else text
+
+    def number(self, value: float, digits: int = 1, sign: bool = False) -> str:
+        """A number as the language writes it: "+2,3" in bokmål, "+2.3" in English."""
+        text = f"{value:{'+' if sign else ''}.{digits}f}"
+        return text.replace(".", ",") if self.lang == "nb" else text
+
+    def duration(self, text: str) -> str:
+        """A duration in words ("P3D": "3 dager"); other durations as written."""
+        match = re.fullmatch(r"P(?:(\d+)W|(\d+)D|T(\d+)H)", text)
+        if match is None:
+            return text
+        weeks, days, hours = match.groups()
+        if weeks:
+            return self("weeks", n=weeks)
+        if days:
+            return self("day") if days == "1" else self("days", n=days)
+        return self("hours", n=hours)
 
     def ago(self, when: dt.datetime | None, now: dt.datetime) -> str:
         """How long ago, in words: "for 2 timer siden"."""

@@ -140,7 +140,8 @@ def patient_page(
     now = dt.datetime.now(dt.UTC)
     lang = language(request)
     answers = _answers(session, patient_id, pathways, lang)
-    charts = chart_data(session, patient_id, list(pathways.values()), now)
+    own = {e["pathway"]: e["thresholds"] or {} for e in record["enrolments"] if e["active"]}
+    charts = chart_data(session, patient_id, list(pathways.values()), now, own)
     audit(session, principal, "readings.read", patient_id, responses=[a["id"] for a in answers])
     session.commit()
     audits = session.exec(

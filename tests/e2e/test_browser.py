@@ -11,6 +11,7 @@ The tests run in file order on one signed-in browser: each continues where the l
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -19,7 +20,9 @@ import httpx
 import pytest
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
@@ -55,6 +58,7 @@ pytestmark = pytest.mark.slow
 GRANTED = ["diabetes-cgm", "epilepsy", "heart-failure"]
 DOCS = ROOT / "docs" / "screenshots"
 ROWS = "table tbody tr"
+TABLET = (768, 1024)
 
 
 @pytest.fixture(scope="module")
@@ -189,6 +193,38 @@ def test_the_patient_page_shows_the_weight_chart(
     keep("patient", driver)
 
 
+CHART_STATE = """
+const canvas = document.querySelector(`canvas[data-chart$="-${arguments[0]}"]`);
+const chart = window.Chart.getChart(canvas);
+const x = chart.scales.x, y = chart.scales.y;
+return {
+  labels: x.ticks.map((t) => t.label),
+  xmin: x.min, xmax: x.max, ymin: y.min, ymax: y.max,
+  lines: chart.data.datasets.slice(1).map((d) => d.data.map((p) => p.y)),
+};
+"""
+HOUR_MS = 3600 * 1000
+
+
+def test_the_charts_draw_the_thresholds_on_a_sensible_time_axis(driver: webdriver.Chrome) -> None:
+    """Still on Rita's page: one SpO2 reading of 95 with the line at spo2_low 90 in view,
+    ticks with date and time over at least a day; weight's change beside its limits."""
+    spo2 = driver.execute_script(CHART_STATE, "spo2")
+    assert spo2["lines"] == [[90, 90]], "the spo2_low line is drawn across the chart"
+    assert spo2["ymin"] <= 90 <= spo2["ymax"] and spo2["ymin"] <= 95 <= spo2["ymax"]
+    assert spo2["xmax"] - spo2["xmin"] >= 24 * HOUR_MS
+    assert 3 <= len(spo2["labels"]) <= 10, spo2["labels"]
+    assert all(re.fullmatch(r"\d\d\.\d\d \d\d:00", label) for label in spo2["labels"]), spo2
+    assert len({label[:5] for label in spo2["labels"]}) <= 2, "one reading spans a day or two"
+    for name, value in (("pulse", 110), ("systolic", 90)):
+        state = driver.execute_script(CHART_STATE, name)
+        assert state["lines"] == [[value, value]] and state["ymin"] <= value <= state["ymax"]
+    weight = driver.find_element(By.CSS_SELECTOR, "figure[id$='-weight'] figcaption").text
+    assert "Endring siste 3 dager: +2,3 kg (gult fra 1,0, rødt fra 2,0)" in weight
+    labels = driver.execute_script(CHART_STATE, "weight")["labels"]
+    assert all(re.fullmatch(r"\d\d\.\d\d( \d\d:00)?", label) for label in labels), labels
+
+
 def open_actions(row: WebElement) -> WebElement:
     """Open the row's folded actions (a <details>), as a person would; return it."""
     details = row.find_element(By.TAG_NAME, "details")
@@ -260,3 +296,63 @@ def test_a_pathway_not_granted_is_refused(
     assert driver.find_element(By.TAG_NAME, "h1").text in ("Ikke tillatt", "Finnes ikke")
     driver.get(f"{base_url}/app")
     assert "copd" not in [a.text for a in driver.find_elements(By.CSS_SELECTOR, "nav a")]
+
+
+def press(driver: webdriver.Chrome, *keys: str) -> None:
+    """Keys sent to whatever has the focus, as a keyboard would."""
+    ActionChains(driver).send_keys(*keys).perform()
+
+
+def tab_to(driver: webdriver.Chrome, found: str, most: int = 150) -> WebElement:
+    """Press TAB until the focused element matches the script ``found`` (given ``el``)."""
+    for _ in range(most):
+        press(driver, Keys.TAB)
+        element: WebElement = driver.switch_to.active_element
+        if driver.execute_script(f"const el = arguments[0]; return {found};", element):
+            return element
+    raise AssertionError(f"{found} never took the focus in {most} TABs")
+
+
+def test_sign_in_and_acknowledge_with_the_keyboard_alone(base_url: str) -> None:
+    with chromium() as browser:
+        browser.get(f"{base_url}/app/login")
+        tab_to(browser, "el.name === 'token'")
+        press(browser, token(GRANTED), Keys.ENTER)
+        waiting(browser, 15).until(lambda d: "/app/login" not in d.current_url)
+        grete = "el.closest('tr') && el.closest('tr').innerText.includes('Grete Grønnsen')"
+        button = tab_to(
+            browser, f"el.tagName === 'BUTTON' && {grete} && el.innerText === 'Kvitter'"
+        )
+        style = browser.execute_script(
+            "const s = getComputedStyle(arguments[0]); return [s.outlineStyle, s.outlineWidth];",
+            button,
+        )
+        assert style[0] != "none" and style[1] != "0px", f"no visible focus: {style}"
+        press(browser, Keys.ENTER)
+        waiting(browser, 10).until(lambda d: "Grete" not in names_in_order(d))
+        browser.get(f"{base_url}/app?status=acknowledged")
+        assert "Grete" in names_in_order(browser)
+
+
+def test_the_worklist_fits_a_tablet(base_url: str) -> None:
+    with chromium(TABLET) as browser:
+        sign_in(browser, base_url, token(GRANTED))
+        browser.get(f"{base_url}/app")
+        width = browser.execute_script(
+            "return [document.documentElement.scrollWidth, window.innerWidth];"
+        )
+        assert width[0] <= width[1], f"a horizontal scrollbar: {width}"
+        inner = browser.execute_script(
+            "const w = document.querySelector('.table-wrap');return [w.scrollWidth, w.clientWidth];"
+        )
+        assert inner[0] <= inner[1], f"the list scrolls sideways inside the page: {inner}"
+        first = rows(browser)[0]
+        for part in (".level", "th[scope='row'] a", ".reasons"):
+            element = first.find_element(By.CSS_SELECTOR, part)
+            box = browser.execute_script(
+                "const r = arguments[0].getBoundingClientRect();return [r.left, r.right, r.width];",
+                element,
+            )
+            assert element.is_displayed() and box[2] > 0, f"{part} not shown"
+            assert box[0] >= 0 and box[1] <= width[1], f"{part} outside the screen: {box}"
+        screenshot(browser, "worklist-tablet")

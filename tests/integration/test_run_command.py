@@ -63,6 +63,7 @@ class Run:
 
     def __init__(self, env: dict[str, str], tmp: Path) -> None:
         self.lines: list[str] = []
+        self.logs = tmp / "log"
         self.proc = subprocess.Popen(
             [str(TRIAGE), "run", "--logs", str(tmp / "log")],
             cwd=tmp,
@@ -93,7 +94,15 @@ class Run:
             if self.proc.poll() is not None:
                 break
             time.sleep(0.5)
-        pytest.fail(f"no line {prefix!r}; output:\n" + "\n".join(self.lines[-40:]))
+        pytest.fail(f"no line {prefix!r}; output:\n" + "\n".join(self.lines[-40:]) + self.tails())
+
+    def tails(self) -> str:
+        """The end of each child's log, so a failure in CI says what happened."""
+        out = []
+        for log in sorted(self.logs.glob("*.log")):
+            lines = log.read_text(errors="replace").splitlines()[-25:]
+            out.append(f"\n--- {log.name}:\n" + "\n".join(lines))
+        return "".join(out)
 
 
 @pytest.fixture(params=["embedded", "postgres+redis"])
@@ -142,7 +151,7 @@ def test_run_ends_with_red_yellow_and_green_and_stops_its_children(
             raise
         finally:
             run.close()
-    assert code == 0, "\n".join(run.lines[-20:])
+    assert code == 0, "\n".join(run.lines[-20:]) + run.tails()
     assert run.lines[-1] == "stopped"
     left = [pid for pid in children if _alive(pid)]
     assert not left, f"children still running after the stop: {left}"

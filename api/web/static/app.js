@@ -77,18 +77,55 @@
     window.setInterval(function () { refresh(table); }, POLL_MS);
   }
 
-  function clock(ms) {
+  var HOUR = 3600000;
+  var STEPS = [1, 2, 3, 6, 12, 24, 48, 168, 336].map(function (h) { return h * HOUR; });
+  var LINE_COLOURS = { red: "#8f1515", yellow: "#6b4d00", green: "#14532d" };
+
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+
+  function clock(ms, withTime) {
     var d = new Date(ms);
-    function two(n) { return (n < 10 ? "0" : "") + n; }
-    return two(d.getDate()) + "." + two(d.getMonth() + 1) + " " + two(d.getHours()) + ":" + two(d.getMinutes());
+    var day = two(d.getDate()) + "." + two(d.getMonth() + 1);
+    return withTime ? day + " " + two(d.getHours()) + ":" + two(d.getMinutes()) : day;
   }
 
-  function constant(label, value, points, extra) {
+  // The time shown: the readings with a little room, and at least 24 h (±12 h around one).
+  function timeWindow(points) {
+    var first = points[0].x, last = points[points.length - 1].x;
+    var middle = (first + last) / 2;
+    var pad = Math.max((last - first) * 0.03, HOUR / 2);
+    return {
+      min: Math.min(first - pad, middle - 12 * HOUR),
+      max: Math.max(last + pad, middle + 12 * HOUR)
+    };
+  }
+
+  // Ticks on whole local hours or midnights, at most about eight of them.
+  function timeTicks(min, max) {
+    var step = STEPS.filter(function (s) { return (max - min) / s <= 8; })[0] || STEPS[STEPS.length - 1];
+    var start = new Date(min);
+    if (step >= 24 * HOUR) {
+      start.setHours(0, 0, 0, 0);
+    } else {
+      start.setMinutes(0, 0, 0);
+      start.setHours(start.getHours() - (start.getHours() % (step / HOUR)));
+    }
+    var ticks = [];
+    for (var t = start.getTime(); t <= max; ) {
+      if (t >= min) { ticks.push({ value: t }); }
+      var next = new Date(t);
+      if (step >= 24 * HOUR) { next.setDate(next.getDate() + step / (24 * HOUR)); } else { next = new Date(t + step); }
+      t = next.getTime();
+    }
+    return { ticks: ticks, withTime: step < 24 * HOUR };
+  }
+
+  function constant(label, value, span, extra) {
     var dataset = {
       label: label,
-      data: points.map(function (p) { return { x: p.x, y: value }; }),
+      data: [{ x: span.min, y: value }, { x: span.max, y: value }],
       pointRadius: 0,
-      borderWidth: 1,
+      borderWidth: 1.5,
       borderColor: "#14532d"
     };
     Object.keys(extra || {}).forEach(function (key) { dataset[key] = extra[key]; });
@@ -99,6 +136,8 @@
     var canvas = document.querySelector('canvas[data-chart="' + chart.id + '"]');
     if (!canvas || !window.Chart) { return; }
     var points = chart.points.map(function (p) { return { x: Date.parse(p.t), y: p.v }; });
+    var span = timeWindow(points);
+    var axis = timeTicks(span.min, span.max);
     var datasets = [{
       label: chart.name + " (" + chart.unit + ")",
       data: points,
@@ -108,13 +147,15 @@
       borderWidth: 2
     }];
     if (chart.band) {
-      datasets.push(constant(String(chart.band.low), chart.band.low, points, {}));
-      datasets.push(constant(String(chart.band.high), chart.band.high, points, {
+      datasets.push(constant(String(chart.band.low), chart.band.low, span, {}));
+      datasets.push(constant(String(chart.band.high), chart.band.high, span, {
         fill: "-1", backgroundColor: "rgba(20, 83, 45, 0.12)"
       }));
     }
-    chart.lines.forEach(function (value) {
-      datasets.push(constant(String(value), value, points, { borderDash: [6, 4], borderColor: "#8f1515" }));
+    chart.lines.forEach(function (line) {
+      datasets.push(constant(line.label + " " + line.value, line.value, span, {
+        borderDash: [6, 4], borderColor: LINE_COLOURS[line.level] || "#8f1515"
+      }));
     });
     canvas.hidden = false;
     new window.Chart(canvas, {
@@ -125,8 +166,14 @@
         parsing: false,
         maintainAspectRatio: false,
         scales: {
-          x: { type: "linear", ticks: { callback: function (value) { return clock(value); }, maxTicksLimit: 8 } },
-          y: { title: { display: true, text: chart.unit } }
+          x: {
+            type: "linear",
+            min: span.min,
+            max: span.max,
+            afterBuildTicks: function (scale) { scale.ticks = axis.ticks.slice(); },
+            ticks: { autoSkip: false, callback: function (value) { return clock(value, axis.withTime); } }
+          },
+          y: { grace: "5%", title: { display: true, text: chart.unit } }
         },
         plugins: { legend: { display: true } }
       }
