@@ -29,12 +29,11 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from api.auth import create_token
 from store.settings import get_settings
-from tests.conftest import ROOT, Service
+from tests.conftest import ROOT, Service, live_server
 from tests.e2e import web_data
 from tests.e2e.browser import (
     axe_violations,
     chromium,
-    live_server,
     missing_tools,
     screenshot,
     serious,

@@ -3,23 +3,19 @@ search before the insert. Against a real uvicorn server in a thread, on both bac
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import func
 from sqlmodel import select
 
-from api.app import create_app
 from store.db import session_scope
 from store.models import Outbox, Patient, Resource, WorklistItem
-from tests.conftest import Service
+from tests.conftest import Service, live_server
 from tests.integration.fhir_helpers import FNR, bearer, fnr_patient, new_fnr, weight
 from worker import jobs
 
@@ -28,22 +24,8 @@ PARALLEL = 20
 
 @pytest.fixture(scope="module")
 def base_url(service: Service) -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(), host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=20)
+    with live_server() as url:
+        yield url
 
 
 def at_once(send: Callable[[httpx.Client], httpx.Response]) -> list[httpx.Response]:
