@@ -10,8 +10,8 @@ CHART := api/web/static/vendor/chart.umd.js
 BROWSER_PKGS := chromium chromium-driver
 
 .DEFAULT_GOAL := help
-.PHONY: help setup assets browser run test lint typecheck check-rules test-rules bench bench-ingest \
-	bench-web clean
+.PHONY: help setup assets browser run test test-faults test-abuse lint typecheck check-rules test-rules bench \
+	bench-ingest bench-web bench-soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,6 +57,12 @@ test: setup assets browser ## run the whole test suite, lint and type checks inc
 	$(BIN)/mypy
 	$(BIN)/pytest
 
+test-faults: setup ## the fault suite on its own PostgreSQL, Redis and workers; prints lost/doubled
+	$(BIN)/pytest tests/faults -p no:randomly -q
+
+test-abuse: setup ## schemathesis, FHIR fuzzing and the authorization matrix (PostgreSQL + Redis)
+	$(BIN)/pytest tests/abuse -q
+
 lint: setup ## ruff lint and format check
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
@@ -80,6 +86,10 @@ bench-ingest: setup ## ingest speed on PostgreSQL + Redis + a worker (installs w
 
 bench-web: setup assets browser ## the worklist with 500 open items rendered in headless Chromium
 	$(BIN)/python bench/web.py
+
+SOAK_MINUTES ?= 20
+bench-soak: setup ## steady load with worker restarts (SOAK_MINUTES, at most 30); writes BENCHMARKS.md
+	$(BIN)/python bench/soak.py --minutes $(SOAK_MINUTES) --write BENCHMARKS.md
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis node_modules test-artifacts

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 
-from api import errors, fhir, ops, pathways, patients, web, worklist
+from api import errors, fhir, metrics, ops, pathways, patients, security, web, worklist
 from api.middleware import BodyLimit, RequestId
 from fhir_adapters import warm_up
 from store.db import DB_THREADS
@@ -35,9 +35,10 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     errors.install(app)
-    for module in (ops, fhir, worklist, patients, pathways):
+    for module in (ops, metrics, fhir, worklist, patients, pathways):
         app.include_router(module.router)
     web.install(app)  # the clinicians' pages under /app
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    security.install(app, settings)  # rate limits, security headers, CORS
     app.add_middleware(RequestId)
     return app

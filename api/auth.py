@@ -123,18 +123,22 @@ def forbidden(detail: str = "not allowed for this token") -> HTTPException:
     return HTTPException(403, detail=detail)
 
 
-async def current_principal(request: Request) -> Principal:
-    # async: FastAPI runs a plain ``def`` dependency in a worker thread, and the thread hop
-    # cost more than the check itself (a header and an HMAC) on every request.
-    settings = get_settings()
+def bearer_principal(request: Request) -> Principal:
+    """The verified caller of ``request``'s bearer token; raises a ``401`` HTTPException."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise unauthorized()
     try:
-        principal = decode_token(settings, token.strip())
+        return decode_token(get_settings(), token.strip())
     except jwt.InvalidTokenError:
         raise unauthorized("the token is invalid or has expired") from None
+
+
+async def current_principal(request: Request) -> Principal:
+    # async: FastAPI runs a plain ``def`` dependency in a worker thread, and the thread hop
+    # cost more than the check itself (a header and an HMAC) on every request.
+    principal = bearer_principal(request)
     request.state.principal = principal
     return principal
 

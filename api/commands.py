@@ -49,6 +49,24 @@ def _no_production(what: str) -> bool:
     return False
 
 
+def _secret_checked(name: str, command: Any) -> Any:
+    """The command, refusing to start with a placeholder signing secret outside development
+    (a clear line on stderr and exit 2, not a traceback from the first settings read)."""
+
+    def checked(args: argparse.Namespace) -> int:
+        from store.settings import Settings
+
+        try:
+            Settings().check_secret()
+        except RuntimeError as exc:
+            say(f"triage {name}: refused to start: {exc}", True)
+            return 2
+        code: int = command(args)
+        return code
+
+    return checked
+
+
 def token_maker(hours: int | None = None) -> Any:
     """``(role, patient id) -> token``: clinicians and authors are granted every pathway."""
     from api.auth import create_token
@@ -116,9 +134,11 @@ def cmd_publish(_: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from store.logs import configure_logging, dict_config
     from store.settings import get_settings
 
     settings = get_settings()
+    configure_logging("api")
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -126,6 +146,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port or settings.port,
         workers=args.workers,
         proxy_headers=True,
+        # Our JSON lines in every uvicorn process; uvicorn's access log prints raw paths
+        # with their query strings, so the API's middleware writes the access lines instead.
+        log_config=dict_config("api"),
+        access_log=False,
     )
     return 0
 
@@ -221,3 +245,8 @@ def register(commands: Any) -> None:
     token.add_argument("--hours", type=int, help="lifetime (default TOKEN_HOURS, 12)")
     token.add_argument("--subject", help="who the token names (default role:dev)")
     token.set_defaults(run=cmd_token)
+
+    # Every entry point checks the signing secret before it starts anything.
+    for name in ("run", "serve", "worker", "beat", "migrate", "publish-rules", "seed", "token"):
+        parser = commands.choices[name]
+        parser.set_defaults(run=_secret_checked(name, parser.get_default("run")))

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 
+from api.auth import bearer_principal
 from fhir_adapters import FhirInputError, OutcomeIssue, operation_outcome
 
+log = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json"
 
 _ISSUE_CODES = {
@@ -70,12 +73,30 @@ def install(app: FastAPI) -> None:
         # PostgreSQL restarting): nothing was stored, and the caller should send it again.
         headers = {"Retry-After": "1"}
         text = "the database is busy; nothing was stored, send it again"
+        # The type only: the driver's message may quote the statement's values.
+        log.warning("database unavailable (%s); answered 503", type(exc).__name__)
         if _is_fhir(request):
             return simple_outcome(503, text, headers=headers)
         return JSONResponse({"error": text}, status_code=503, headers=headers)
 
+    @app.exception_handler(DataError)
+    async def unstorable(request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value the caller sent (PostgreSQL: a NUL character in a
+        # path, query or form field): the caller's mistake, and the statement stored nothing.
+        text = "a value in the request cannot be stored or searched (such as a NUL character)"
+        if _is_fhir(request):
+            return simple_outcome(400, text)
+        return JSONResponse({"error": text}, status_code=400)
+
     @app.exception_handler(RequestValidationError)
     async def validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI parses a body before it runs the token check: a caller without a valid
+        # token must learn nothing about what a call expects, so it gets the 401 instead.
+        if request.url.path.startswith(("/api/", "/fhir/")):
+            try:
+                bearer_principal(request)
+            except HTTPException as refusal:
+                return await http_error(request, refusal)
         problems = [
             {
                 "location": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),

@@ -1,7 +1,8 @@
 """FHIR reads: metadata, a resource by id, Patient by identifier, Questionnaire by url.
 
 A patient reads only their own data (anything else is ``403``, whether it exists or not);
-every read of patient data by staff is recorded with :func:`api.auth.audit`.
+staff read answers and readings only of patients in a pathway granted to them, and every
+read of patient data by staff is recorded with :func:`api.auth.audit`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlmodel import select
 
 from api.auth import CurrentPrincipal, DbSession, Staff, audit, forbidden
 from api.errors import FHIR_JSON, simple_outcome
+from api.patients import staff_patient
 from store.models import Patient, Resource, utcnow
 
 router = APIRouter()
@@ -144,6 +146,7 @@ def read_resource(
     if row is None:
         return simple_outcome(404, f"{rtype}/{resource_id} is not known")
     if principal.is_staff and row.patient_id:
+        staff_patient(session, principal, row.patient_id)  # 403 outside granted pathways
         audit(session, principal, "read", row.patient_id, target=f"{rtype}/{row.id}")
         session.commit()
     return _fhir(row.body)

@@ -1,15 +1,18 @@
-"""Liveness and readiness."""
+"""Liveness (``/health``: the process lives) and readiness (``/ready``: database, broker and a
+worker answer)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from store.db import get_engine
+from store.db import get_engine, session_scope
 from store.settings import Settings, get_settings
+from worker.heartbeat import alive
 
 router = APIRouter(tags=["operations"])
 
@@ -22,7 +25,8 @@ def health() -> dict[str, str]:
 
 @router.get("/ready")
 def ready(settings: Annotated[Settings, Depends(get_settings)]) -> JSONResponse:
-    """200 only when the database and the broker answer."""
+    """200 only when the database and the broker answer and a worker's heartbeat is newer
+    than three heartbeat intervals; else 503. The body says what each check found."""
     checks: dict[str, Any] = {}
     try:
         with get_engine().connect() as connection:
@@ -31,10 +35,26 @@ def ready(settings: Annotated[Settings, Depends(get_settings)]) -> JSONResponse:
     except Exception as exc:  # report, never crash a probe
         checks["database"] = f"unavailable: {type(exc).__name__}"
     checks["broker"] = _broker_status(settings)
-    ok = all(value == "ok" for value in checks.values())
+    checks["worker"] = (
+        _worker_status(settings) if checks["database"] == "ok" else "unknown: no database"
+    )
+    ok = all(value == "ok" or value.startswith("ok:") for value in checks.values())
     return JSONResponse(
         {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
     )
+
+
+def _worker_status(settings: Settings) -> str:
+    window = 3 * settings.worker_heartbeat_seconds
+    now = dt.datetime.now(dt.UTC)
+    try:
+        with session_scope() as session:
+            count, newest = alive(session, now)
+    except Exception as exc:
+        return f"unavailable: {type(exc).__name__}"
+    if not count or newest is None:
+        return f"no worker heartbeat in the last {window} s"
+    return f"ok: {count} alive, newest {max(0, round((now - newest).total_seconds()))} s ago"
 
 
 def _broker_status(settings: Settings) -> str:

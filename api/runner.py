@@ -143,6 +143,19 @@ def _banner(base: str, token: str, counts: dict, log_dir: Path, settings: Settin
     say("Press Ctrl-C to stop the API, the worker and the scheduler.")
 
 
+def metrics_dir(settings: Settings) -> Path:
+    """A clean ``PROMETHEUS_MULTIPROC_DIR`` for the children (``var/metrics`` unless set), so
+    the API's /metrics adds up the worker's counters; last run's files are removed."""
+    folder = Path(
+        os.environ.get("PROMETHEUS_MULTIPROC_DIR") or settings.broker_dir.parent / "metrics"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.db"):
+        old.unlink(missing_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    return folder
+
+
 def run(args: argparse.Namespace) -> int:
     """The README's run command; returns when stopped."""
     settings = get_settings()
@@ -150,9 +163,12 @@ def run(args: argparse.Namespace) -> int:
         say("triage run: refused: ENVIRONMENT=production (it prints development tokens)", True)
         return 2
     from store.db import migrate
+    from store.logs import configure_logging
 
+    configure_logging("run")
     log_dir = Path(args.logs) if args.logs else settings.broker_dir.parent / "log"
     log_dir.mkdir(parents=True, exist_ok=True)
+    metrics_dir(settings)
     migrate()
     for note in publish_rules():
         say(note)
@@ -163,14 +179,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         children.start("worker", celery_command("worker", ["--concurrency=2", "-n", node]))
         children.start("beat", celery_command("beat", ["-s", str(log_dir / "celerybeat-schedule")]))
+        # ``triage serve``: JSON logs and no uvicorn access log (it would print raw queries).
         children.start(
             "api",
             [
                 sys.executable,
                 "-m",
-                "uvicorn",
-                "api.app:create_app",
-                "--factory",
+                "triage.cli",
+                "serve",
                 "--host",
                 settings.host,
                 "--port",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import sys
 import types
 import typing
 from typing import Any, TypeAlias
@@ -29,9 +30,10 @@ from fhir_adapters.outcome import OutcomeIssue
 
 __all__ = [
     "MAX_ISSUES",
+    "check_codes",
     "check_raw",
     "covered",
-    "first_non_finite",
+    "first_unstorable",
     "resource_class",
     "validation_issues",
 ]
@@ -46,6 +48,55 @@ def covered(issue: OutcomeIssue, issues: list[OutcomeIssue]) -> bool:
         where == i.location or where.startswith((i.location + ".", i.location + "["))
         for i in issues
     )
+
+
+# --- codes with a required binding -----------------------------------------------------------
+
+# FHIR R4 binds these elements to a fixed value set ("required"); the models take any string,
+# and an Observation with status "banana" must not become a reading. Top-level elements only.
+REQUIRED_CODES: dict[str, dict[str, tuple[str, ...]]] = {
+    "Observation": {
+        "status": (
+            "registered",
+            "preliminary",
+            "final",
+            "amended",
+            "corrected",
+            "cancelled",
+            "entered-in-error",
+            "unknown",
+        )
+    },
+    "QuestionnaireResponse": {
+        "status": ("in-progress", "completed", "amended", "entered-in-error", "stopped")
+    },
+    "Questionnaire": {"status": ("draft", "active", "retired", "unknown")},
+    "Patient": {"gender": ("male", "female", "other", "unknown")},
+    "Bundle": {
+        "type": (
+            "document",
+            "message",
+            "transaction",
+            "transaction-response",
+            "batch",
+            "batch-response",
+            "history",
+            "searchset",
+            "collection",
+        )
+    },
+}
+
+
+def check_codes(raw: dict[str, Any], rtype: str) -> list[OutcomeIssue]:
+    """A string outside its required value set, named with the codes that are allowed."""
+    issues = []
+    for name, allowed in REQUIRED_CODES.get(rtype, {}).items():
+        value = raw.get(name)
+        if isinstance(value, str) and value not in allowed:
+            text = f"{name} {value!r} is not a valid code; use one of: {', '.join(allowed)}"
+            issues.append(OutcomeIssue("error", "code-invalid", text, f"{rtype}.{name}"))
+    return issues
 
 
 # --- the raw JSON check ---------------------------------------------------------------------
@@ -175,13 +226,29 @@ def _json_kind(value: Any) -> str:
     return "a JSON array" if isinstance(value, list) else "a JSON object"
 
 
-def first_non_finite(data: Any, root: str) -> str | None:
+# Below U+0020 a FHIR string may hold only tab, LF and CR; PostgreSQL cannot store NUL at all.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+NOT_FINITE = "numbers must be finite (this one is too large or not a number)"
+CONTROL_CHARACTER = "text may not hold control characters (such as NUL) but tab and newline"
+
+
+def first_unstorable(data: Any, root: str) -> tuple[str, str] | None:
+    """The location of the first value no resource may hold, and why: a number that is not
+    finite or beyond a float (a 400-digit integer became an infinite reading), or text with
+    a control character."""
     stack: list[tuple[Any, str]] = [(data, root)]
     while stack:
         value, path = stack.pop()
-        if isinstance(value, float) and not math.isfinite(value):
-            return path
-        if isinstance(value, dict):
+        if isinstance(value, str):
+            if _CONTROL.search(value):
+                return path, CONTROL_CHARACTER
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                return path, NOT_FINITE
+        elif isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) > sys.float_info.max:
+                return path, NOT_FINITE
+        elif isinstance(value, dict):
             stack.extend((v, f"{path}.{k}" if path else str(k)) for k, v in value.items())
         elif isinstance(value, list):
             stack.extend((v, f"{path}[{i}]") for i, v in enumerate(value))

@@ -3,7 +3,8 @@
 Three layers, each refusing with a :class:`~fhir_adapters.outcome.FhirInputError`:
 
 1. :func:`parse_json`: bytes or text to a JSON object with ``pydantic_core.from_json``
-   (refuses absurd nesting, ``NaN``/``Infinity`` and numbers too large for a float).
+   (refuses absurd nesting, ``NaN``/``Infinity``, numbers too large for a float and text
+   with control characters).
 2. A check of the raw JSON guided by the model's fields: every integer, decimal and boolean
    element must be a JSON number / ``true``/``false`` (the models would take ``"107"``,
    ``true`` as an integer, ``1`` as a boolean), every complex element a JSON object (the
@@ -25,9 +26,10 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from fhir_adapters.checks import (
     MAX_ISSUES,
+    check_codes,
     check_raw,
     covered,
-    first_non_finite,
+    first_unstorable,
     resource_class,
     validation_issues,
 )
@@ -61,11 +63,10 @@ def parse_json(body: bytes | str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise FhirInputError.single("structure", "the body must be a JSON object (a resource)")
     root = data.get("resourceType") if isinstance(data.get("resourceType"), str) else ""
-    bad = first_non_finite(data, str(root))
+    bad = first_unstorable(data, str(root))
     if bad is not None:
-        raise FhirInputError.single(
-            "structure", "numbers must be finite (this one is too large or not a number)", bad
-        )
+        location, problem = bad
+        raise FhirInputError.single("structure", problem, location)
     return data
 
 
@@ -97,7 +98,7 @@ def parse_resource(data: dict[str, Any] | bytes | str, expected: str | None = No
     if expected is not None and rtype != expected:
         raise FhirInputError.single("invalid", f"expected {expected}, got {rtype}", "resourceType")
     model = _MODELS[rtype]
-    issues = check_raw(raw, model, rtype)
+    issues = check_raw(raw, model, rtype) + check_codes(raw, rtype)
     try:
         resource = model.model_validate(raw)
     except pydantic.ValidationError as exc:

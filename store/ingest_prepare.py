@@ -26,6 +26,10 @@ from triage import Measurement
 
 INGESTED = ("Patient", "Questionnaire", "QuestionnaireResponse", "Observation")
 _PREFIX = {"Patient": "p", "Questionnaire": "q", "QuestionnaireResponse": "qr", "Observation": "o"}
+# Data dated further ahead than this is refused: no time zone or daylight-saving slip
+# explains it, and stored it would become the "newest" value once its date came. Less far
+# ahead (a clock an hour off) is stored, and triage flags it instead of using it.
+FUTURE_REFUSED_AFTER = dt.timedelta(days=1)
 
 
 class Refused(FhirInputError):
@@ -113,6 +117,7 @@ def prepare(
         entry.measurements = data.measurements
         times = [m.time for m in data.measurements]
         entry.data_time = max(times) if times else _observation_time(resource) or now
+    _not_far_ahead(rtype, entry.data_time, now)
     return entry
 
 
@@ -197,6 +202,18 @@ def _query_key(query: str) -> str:
             400, "invalid", "If-None-Exist must be a search such as identifier=SYSTEM|VALUE"
         )
     return "&".join(f"{key}={value}" for key, value in pairs)
+
+
+def _not_far_ahead(rtype: str, when: dt.datetime | None, now: dt.datetime) -> None:
+    if when is not None and when > now + FUTURE_REFUSED_AFTER:
+        where = "authored" if rtype == "QuestionnaireResponse" else "effective[x]"
+        raise Refused.one(
+            422,
+            "value",
+            f"{rtype}.{where} {when.isoformat()} is in the future (more than a day after the "
+            f"server's time {now.isoformat(timespec='seconds')}); check the device's clock",
+            f"{rtype}.{where}",
+        )
 
 
 def _aware(value: Any) -> dt.datetime | None:

@@ -227,7 +227,8 @@ class WorklistEvent(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Who read or changed which patient's data, and when. Written, never updated."""
+    """Who read or changed which patient's data, and when. Written, never updated: the
+    database itself refuses UPDATE and DELETE on this table (triggers, migration 0002)."""
 
     id: int | None = Field(default=None, primary_key=True)
     at: dt.datetime = _time(nullable=False, default=utcnow, index=True)
@@ -237,3 +238,12 @@ class AuditEvent(SQLModel, table=True):
     patient_id: str | None = Field(default=None, index=True)
     target: str | None = None
     detail: dict[str, Any] = _json(nullable=False)
+
+
+class WorkerHeartbeat(SQLModel, table=True):
+    """A triage worker that is alive: each worker process writes its row every few seconds;
+    ``/ready`` and the metrics read the newest ``seen_at``."""
+
+    name: str = Field(primary_key=True)  # celery node name and process id
+    started_at: dt.datetime = _time(nullable=False, default=utcnow)
+    seen_at: dt.datetime = _time(nullable=False, default=utcnow, index=True)

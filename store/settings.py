@@ -36,10 +36,30 @@ class Settings(BaseSettings):
     port: int = 8000
     host: str = "127.0.0.1"
     outbox_resend_seconds: int = Field(default=30, ge=1)
+    # A row handed to the broker this long ago and still not done is sent again (a worker
+    # killed with the task; Redis restarted empty). Longer than a task with its retries.
+    outbox_stale_seconds: int = Field(default=600, ge=1)
     overdue_check_seconds: int = Field(default=300, ge=5)
     # The first retry of a failed triage task waits up to this long, each next one twice as
     # long (with full jitter); tests set it small.
     triage_retry_base_seconds: float = Field(default=2.0, gt=0)
+    # Operations: each worker writes a heartbeat row this often; /ready wants one newer than
+    # three intervals. LOG_FORMAT json|text (default: text in development, JSON elsewhere).
+    # METRICS_TOKEN, when set, is the Bearer /metrics requires; WORKER_METRICS_PORT, when
+    # set, makes each worker serve its own /metrics there (workers on other machines).
+    worker_heartbeat_seconds: int = Field(default=10, ge=1)
+    log_format: Literal["json", "text"] | None = None
+    metrics_token: str | None = None
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # Writes (POST/PUT/PATCH/DELETE) per token subject per minute, burst the same; 0 = off.
+    rate_limit_patient_per_minute: int = Field(default=120, ge=0)
+    rate_limit_staff_per_minute: int = Field(default=1200, ge=0)
+    # Failed sign-ins on the web form per client address per minute (0 = off).
+    rate_limit_login_per_minute: int = Field(default=10, ge=0)
+    # Comma-separated exact origins allowed by CORS; empty = no CORS headers at all.
+    cors_origins: str = ""
+    # Strict-Transport-Security on every response (only behind TLS).
+    hsts: bool = False
 
     @property
     def broker_url(self) -> str:

@@ -8,10 +8,19 @@ the outbox and its periodic re-send cover what a broker loses (FIELD-NOTES: cele
 
 from __future__ import annotations
 
+import contextlib
+import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import (
+    setup_logging,
+    task_postrun,
+    task_prerun,
+    worker_process_init,
+    worker_ready,
+    worker_shutdown,
+)
 from kombu import pools
 
 from store.db import dispose_engine
@@ -78,6 +87,64 @@ celery_app = make_celery(get_settings())
 def _fresh_connections(**_: Any) -> None:
     # Pooled database connections must not cross a fork into a worker process.
     dispose_engine()
+
+
+@setup_logging.connect
+def _logging(loglevel: Any = "INFO", **_: Any) -> None:
+    # A receiver here means Celery leaves logging to us: the same JSON lines as the API.
+    import sys
+
+    from store.logs import configure_logging
+
+    configure_logging("beat" if "beat" in sys.argv else "worker", loglevel or "INFO")
+
+
+def sent_request_id(request: Any) -> str | None:
+    """The request id the API put in a task's message headers (a batch or a re-send carries
+    none; the task then takes the id stored with each outbox row)."""
+    value = getattr(request, "request_id", None) or (request.headers or {}).get("request_id")
+    return value if isinstance(value, str) else None
+
+
+_task_tokens: dict[str, Any] = {}
+
+
+@task_prerun.connect
+def _task_started(task_id: str = "", task: Any = None, **_: Any) -> None:
+    # Celery's own lines about the task ("succeeded in ...") carry the request id too.
+    from store.logs import REQUEST_ID
+
+    _task_tokens[task_id] = REQUEST_ID.set(sent_request_id(task.request) if task else None)
+
+
+@task_postrun.connect
+def _task_done(task_id: str = "", **_: Any) -> None:
+    from store.logs import REQUEST_ID
+
+    token = _task_tokens.pop(task_id, None)
+    if token is not None:
+        with contextlib.suppress(ValueError):  # set in another context (a threads pool)
+            REQUEST_ID.reset(token)
+
+
+@worker_ready.connect
+def _started(sender: Any = None, **_: Any) -> None:
+    # The main process only: a heartbeat for /ready, and /metrics when asked for.
+    from worker.heartbeat import heartbeat
+
+    settings = get_settings()
+    heartbeat.start(f"{getattr(sender, 'hostname', 'worker')}:{os.getpid()}")
+    if settings.worker_metrics_port:
+        from worker.metrics import serve
+
+        serve(settings.worker_metrics_port)
+
+
+@worker_shutdown.connect
+def _stopping(**_: Any) -> None:
+    from worker.heartbeat import heartbeat
+
+    heartbeat.stop()
 
 
 def reconfigure(settings: Settings) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from sqlalchemy import update
 
 from store.db import session_scope
+from store.logs import request_context
 from store.models import Outbox
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,8 @@ class _Background:
                     break
             if len(batch) == 1:
                 outbox_ids, request_id = batch[0]
-                _mark(_publish(outbox_ids, request_id))
+                with request_context(request_id):  # this thread's lines name the request
+                    _mark(_publish(outbox_ids, request_id))
                 continue
             # Under load, what several requests committed goes out as one message.
             ids = [outbox_id for outbox_ids, _ in batch for outbox_id in outbox_ids]

@@ -147,6 +147,9 @@ class Outcome:
     action: Action | None
     record: dict[str, Any]
     sources: list[dict[str, str]]
+    # The newest data the evaluation read (not dated in the future): the item's data time,
+    # so a late upload of old readings does not make the item look as old as they are.
+    data_time: dt.datetime | None = None
 
 
 def evaluate_pathway(
@@ -155,12 +158,15 @@ def evaluate_pathway(
     """Triage the patient's stored data with one compiled pathway version."""
     answers: dict[str, Any] = {}
     used: Resource | None = None
+    extra = list(data.extra_reasons)
     if pathway.questionnaires:
-        used = newest_response(session, pathway, data.patient_id)
+        used = newest_response(session, pathway, data.patient_id, now)
         if used is not None:
             answers = dict(flatten_response(parse_resource(used.body, "QuestionnaireResponse")))
+        ahead = future_responses(session, pathway, data.patient_id, now)
+        if ahead:
+            extra.append(_future_response_reason(ahead, pathway.language))
     measurements = stored_measurements(session, pathway, data.patient_id, now)
-    extra = list(data.extra_reasons)
     try:
         result = evaluate(
             pathway, answers=answers, measurements=measurements, thresholds=data.thresholds, now=now
@@ -186,11 +192,19 @@ def evaluate_pathway(
     sources = [{"resourceType": r.resource_type, "id": r.id} for r in data.resources]
     if used is not None and all(s["id"] != used.id for s in sources):
         sources.append({"resourceType": used.resource_type, "id": used.id})
-    return Outcome(level, result.action, record, sources)
+    times = [m.time for m in measurements if m.time <= now + FUTURE_TOLERANCE]
+    if used is not None:
+        times.append(used.data_time or used.received_at)
+    return Outcome(level, result.action, record, sources, max(times, default=None))
 
 
-def newest_response(session: Session, pathway: Pathway, patient_id: str) -> Resource | None:
-    """The patient's newest response (by its time, then arrival) to the pathway's forms."""
+def newest_response(
+    session: Session, pathway: Pathway, patient_id: str, now: dt.datetime
+) -> Resource | None:
+    """The patient's newest response (by its time, then arrival) to the pathway's forms.
+
+    A response dated in the future (a phone's clock ahead) is never the newest: it would
+    hide every response sent after it until its date came."""
     when = func.coalesce(Resource.data_time, Resource.received_at)
     query = (
         select(Resource)
@@ -198,11 +212,40 @@ def newest_response(session: Session, pathway: Pathway, patient_id: str) -> Reso
             Resource.patient_id == patient_id,
             Resource.resource_type == "QuestionnaireResponse",
             Resource.canonical_url.in_(pathway.questionnaires),  # type: ignore[union-attr]
+            when <= now + FUTURE_TOLERANCE,
         )
         .order_by(when.desc(), Resource.received_at.desc(), Resource.id.desc())  # type: ignore[attr-defined]
         .limit(1)
     )
     return session.exec(query).first()
+
+
+def future_responses(
+    session: Session, pathway: Pathway, patient_id: str, now: dt.datetime
+) -> list[dt.datetime]:
+    """The times of the patient's responses to the pathway's forms dated in the future."""
+    return list(
+        session.exec(
+            select(Resource.data_time).where(
+                Resource.patient_id == patient_id,
+                Resource.resource_type == "QuestionnaireResponse",
+                Resource.canonical_url.in_(pathway.questionnaires),  # type: ignore[union-attr]
+                Resource.data_time > now + FUTURE_TOLERANCE,  # type: ignore[operator]
+            )
+        ).all()
+    )
+
+
+def _future_response_reason(times: list[dt.datetime], language: str) -> dict[str, Any]:
+    latest = max(times).isoformat()
+    text = (
+        f"{len(times)} skjema datert fram i tid (seneste {latest}) er ikke brukt; "
+        "sjekk klokken på telefonen"
+        if language in ("nb", "nn")
+        else f"{len(times)} response(s) dated in the future (latest {latest}) were not used; "
+        "check the phone's clock"
+    )
+    return {"rule": None, "level": Level.YELLOW.label, "text": text, "kind": "future"}
 
 
 def _horizons(pathway: Pathway) -> dict[str, dt.timedelta]:

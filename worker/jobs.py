@@ -26,12 +26,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from store.db import session_scope
-from store.models import Enrolment, Outbox, Resource, TriageResult, new_id
+from store.logs import adopt_request_id
+from store.models import Enrolment, Outbox, Patient, Resource, TriageResult, new_id
 from store.pathways import pathways_in_force
 from store.settings import get_settings
 from triage import Level, Pathway
 from triage.worklist import due_time, failed_text
-from worker import items
+from worker import items, metrics
 from worker.evaluation import PathwayData, evaluate_pathway, routes_of
 
 log = logging.getLogger(__name__)
@@ -60,13 +61,17 @@ def with_conflict_retry(work: Callable[[Session], T]) -> T:
 
 def triage_outbox(outbox_id: int, attempt: int = 0) -> str:
     """Triage one outbox row; return ``done``, or ``already-done`` for a row done before."""
-    return with_conflict_retry(lambda session: _triage(session, outbox_id, attempt))
+    received: list[dt.datetime] = []
+    outcome = with_conflict_retry(lambda session: _triage(session, outbox_id, attempt, received))
+    metrics.observe_triaged(received)  # committed: each upload's wait ends now
+    return outcome
 
 
 def _load(session: Session, outbox_id: int) -> tuple[Outbox, list[Resource]]:
     outbox = session.get(Outbox, outbox_id, with_for_update=True)
     if outbox is None:
         raise MissingData(f"outbox row {outbox_id} does not exist")
+    adopt_request_id(outbox.request_id)
     wanted = list(dict.fromkeys(outbox.resource_ids))
     found = session.exec(select(Resource).where(Resource.id.in_(wanted))).all()  # type: ignore[attr-defined]
     by_id = {resource.id: resource for resource in found}
@@ -107,10 +112,17 @@ def _claim_pending(session: Session, outbox: Outbox) -> tuple[list[Outbox], list
     return complete, [r for r in found if r.id in keep]
 
 
-def _triage(session: Session, outbox_id: int, attempt: int) -> str:
+def _triage(session: Session, outbox_id: int, attempt: int, received: list[dt.datetime]) -> str:
     outbox, resources = _load(session, outbox_id)
     if outbox.done_at is not None:
         return "already-done"
+    # One job per patient at a time: without this, a job that read the patient's data could
+    # commit its level after a job that read newer data, and an older green would replace a
+    # newer red. FOR NO KEY UPDATE does not block the API's inserts (their foreign-key
+    # checks take KEY SHARE); SQLite serialises writers anyway.
+    session.exec(
+        select(Patient.id).where(Patient.id == outbox.patient_id).with_for_update(key_share=True)
+    ).first()
     now = dt.datetime.now(dt.UTC)
     others, more = _claim_pending(session, outbox)
     resources = resources + [r for r in more if r.id not in {x.id for x in resources}]
@@ -140,7 +152,8 @@ def _triage(session: Session, outbox_id: int, attempt: int) -> str:
             thresholds=enrolment.thresholds if enrolment is not None else None,
         )
         outcome = evaluate_pathway(session, pathway, data, now)
-        data_time = max(
+        _test_pause(outbox_id, "evaluated")
+        data_time = outcome.data_time or max(
             (r.data_time or r.received_at for r in work.resources), default=outbox.created
         )
         # A result per upload whose data this pathway read: an upload claimed with this one
@@ -183,17 +196,21 @@ def _triage(session: Session, outbox_id: int, attempt: int) -> str:
     for row in (outbox, *others):
         row.done_at = now
         session.add(row)
-    _test_pause(outbox_id)
+    received[:] = [row.created for row in (outbox, *others)]
+    _test_pause(outbox_id, "commit")
     log.info("outbox %s triaged with %d waiting (attempt %d)", outbox_id, len(others), attempt + 1)
     return "done"
 
 
-def _test_pause(outbox_id: int) -> None:
+def _test_pause(outbox_id: int, stage: str) -> None:
     """Test-only hook: with ENVIRONMENT=test and TRIAGE_TEST_PAUSE_SECONDS set, hold the
-    transaction open before the commit, so a test can kill the worker halfway through."""
+    transaction open at ``stage`` (``TRIAGE_TEST_PAUSE_AT``: ``commit``, the default, or
+    ``evaluated``), so a test can kill the worker halfway or race a second job against it."""
     seconds = os.environ.get("TRIAGE_TEST_PAUSE_SECONDS")
-    if seconds and get_settings().environment == "test":
-        log.warning("test pause before committing outbox %s", outbox_id)
+    at = os.environ.get("TRIAGE_TEST_PAUSE_AT", "commit")
+    if seconds and at == stage and get_settings().environment == "test":
+        where = "before committing" if stage == "commit" else f"at {stage} of"
+        log.warning("test pause %s outbox %s", where, outbox_id)
         time.sleep(float(seconds))
 
 
@@ -210,17 +227,23 @@ def record_failure(outbox_id: int, why: str, attempts: int, error: str = "") -> 
     are those that read the upload, else those the patient is enrolled in, else
     ``unknown``. Returns the item ids; a row already done changes nothing.
     """
-    return with_conflict_retry(
-        lambda session: _record_failure(session, outbox_id, why, attempts, error)
+    marked: list[bool] = []
+    made = with_conflict_retry(
+        lambda session: _record_failure(session, outbox_id, why, attempts, error, marked)
     )
+    if marked:  # committed, and counted once however often the transaction ran
+        metrics.TASKS_FAILED.labels(why).inc()
+    return made
 
 
 def _record_failure(
-    session: Session, outbox_id: int, why: str, attempts: int, error: str
+    session: Session, outbox_id: int, why: str, attempts: int, error: str, marked: list[bool]
 ) -> list[str]:
     outbox = session.get(Outbox, outbox_id, with_for_update=True)
     if outbox is None or outbox.done_at is not None:
         return []
+    adopt_request_id(outbox.request_id)
+    marked[:] = [True]
     now = dt.datetime.now(dt.UTC)
     outbox.failed = True
     outbox.last_error = f"{why}: {error} (after {attempts} attempts)"

@@ -23,15 +23,15 @@ from sqlmodel import Session, select
 from store.db import session_scope
 from store.models import Enrolment, Outbox, Resource, UTCDateTime, WorklistItem
 from store.pathways import compiled, latest_rows
+from store.settings import get_settings
 from triage import Level, Pathway
 from triage.worklist import due_time, overdue_due, overdue_text
-from worker import items
+from worker import items, metrics
 from worker.jobs import record_failure, with_conflict_retry
 
 log = logging.getLogger(__name__)
 
 UNDISPATCHED_AFTER = dt.timedelta(seconds=5)  # the API dispatches right after its commit
-STALE_AFTER = dt.timedelta(minutes=10)  # longer than a task with all its retries takes
 MAX_RESENDS = 5
 BATCH = 500
 
@@ -39,13 +39,17 @@ BATCH = 500
 def resend_outbox(
     now: dt.datetime | None = None,
     undispatched_after: dt.timedelta = UNDISPATCHED_AFTER,
-    stale_after: dt.timedelta = STALE_AFTER,
+    stale_after: dt.timedelta | None = None,
     limit: int = BATCH,
 ) -> int:
-    """Hand over again the rows that need it (at most ``limit``); return how many were sent."""
+    """Hand over again the rows that need it (at most ``limit``); return how many were sent.
+
+    ``stale_after`` defaults to ``OUTBOX_STALE_SECONDS`` (10 minutes)."""
     from worker.dispatch import dispatch
 
     now = now or dt.datetime.now(dt.UTC)
+    if stale_after is None:
+        stale_after = dt.timedelta(seconds=get_settings().outbox_stale_seconds)
     with session_scope() as session:
         rows = session.exec(
             select(Outbox.id, Outbox.dispatched_at, Outbox.attempts)
@@ -67,6 +71,7 @@ def resend_outbox(
     for oid in lost:
         record_failure(oid, "lost", MAX_RESENDS, "re-sent without an answer")
     sent = dispatch(ids) if ids else 0
+    metrics.OUTBOX_RESENT.inc(sent)
     redone = [oid for oid, at, _ in rows if at is not None and oid in set(ids[:sent])]
     if redone:
         with session_scope() as session:

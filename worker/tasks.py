@@ -4,7 +4,8 @@
 jitter (the first wait up to ``TRIAGE_RETRY_BASE_SECONDS``, each next one up to twice as
 long, at most :data:`MAX_BACKOFF`); when the retries run out, the patient lands on the
 worklist as yellow "could not be triaged" instead. Tasks take ids, never rows, and log ids
-and error types only (an error's message may quote patient data).
+and error types only (an error's message may quote patient data); every line written while
+an outbox row is worked carries the request id of the upload that made the row.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import logging
 import random
 from typing import Any
 
+from store.logs import current_request_id, request_context
 from store.settings import get_settings
-from worker import jobs, periodic
-from worker.app import celery_app
+from worker import jobs, metrics, periodic
+from worker.app import celery_app, sent_request_id
 
 log = logging.getLogger(__name__)
 
@@ -35,17 +37,21 @@ def backoff(retries: int) -> float:
 def triage_outbox(self: Any, outbox_id: int) -> str:
     """Triage one outbox row; retried, and shown as failed when the retries run out."""
     retries = self.request.retries
-    try:
-        return jobs.triage_outbox(outbox_id, attempt=retries)
-    except Exception as exc:
-        if retries >= self.max_retries:
-            log.error("outbox %s failed %d times (%s)", outbox_id, retries + 1, type(exc).__name__)
-            jobs.record_failure(
-                outbox_id, jobs.describe_error(exc), retries + 1, type(exc).__name__
-            )
-            return "failed"
-        log.warning("outbox %s: %s; retrying", outbox_id, type(exc).__name__)
-        raise self.retry(countdown=backoff(retries)) from None
+    with request_context(sent_request_id(self.request)):
+        try:
+            return jobs.triage_outbox(outbox_id, attempt=retries)
+        except Exception as exc:
+            if retries >= self.max_retries:
+                log.error(
+                    "outbox %s failed %d times (%s)", outbox_id, retries + 1, type(exc).__name__
+                )
+                jobs.record_failure(
+                    outbox_id, jobs.describe_error(exc), retries + 1, type(exc).__name__
+                )
+                return "failed"
+            log.warning("outbox %s: %s; retrying", outbox_id, type(exc).__name__)
+            metrics.TASKS_RETRIED.labels("triage_outbox").inc()
+            raise self.retry(countdown=backoff(retries)) from None
 
 
 @celery_app.task(name="worker.tasks.triage_outboxes", acks_late=True)
@@ -59,12 +65,19 @@ def triage_outboxes(outbox_ids: list[int]) -> int:
     """
     done = 0
     for outbox_id in outbox_ids:
-        try:
-            jobs.triage_outbox(outbox_id)
-            done += 1
-        except Exception as exc:
-            log.warning("outbox %s: %s; retrying alone", outbox_id, type(exc).__name__)
-            triage_outbox.apply_async(args=[outbox_id], countdown=backoff(0), retry=False)
+        with request_context(None):  # each row's own id, read with the row
+            try:
+                jobs.triage_outbox(outbox_id)
+                done += 1
+            except Exception as exc:
+                log.warning("outbox %s: %s; retrying alone", outbox_id, type(exc).__name__)
+                metrics.TASKS_RETRIED.labels("triage_outboxes").inc()
+                triage_outbox.apply_async(
+                    args=[outbox_id],
+                    countdown=backoff(0),
+                    retry=False,
+                    headers={"request_id": current_request_id()},
+                )
     return done
 
 

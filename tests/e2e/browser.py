@@ -55,6 +55,8 @@ def chromium(size: tuple[int, int] = LAPTOP) -> Iterator[webdriver.Chrome]:
     for flag in (*FLAGS, f"--user-data-dir={profile}", f"--window-size={size[0]},{size[1]}"):
         options.add_argument(flag)
     options.add_argument("--lang=nb-NO")
+    # The console, for tests that check the pages break no Content-Security-Policy rule.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     # No Selenium Manager: the Debian driver is given, so nothing is looked up or downloaded.
     os.environ.setdefault("SE_AVOID_STATS", "true")
     driver = webdriver.Chrome(options=options, service=DriverService(str(CHROMEDRIVER)))

@@ -75,8 +75,9 @@ def headers(
     return {"Authorization": f"Bearer {token}"}
 
 
-def forged_headers(**changes: Any) -> dict[str, str]:
-    """A clinician token with some claims changed (expired, wrong audience) or a wrong key."""
+def forged_headers(*, drop: str = "", algorithm: str = "HS256", **changes: Any) -> dict[str, str]:
+    """A clinician token with claims changed (expired, wrong audience), one left out
+    (``drop``), another key (``secret=``) or algorithm (unsigned with ``"none"``)."""
     settings = get_settings()
     now = dt.datetime.now(dt.UTC)
     claims: dict[str, Any] = {
@@ -90,7 +91,9 @@ def forged_headers(**changes: Any) -> dict[str, str]:
     }
     secret = changes.pop("secret", settings.jwt_secret)
     claims.update(changes)
-    return {"Authorization": f"Bearer {jwt.encode(claims, secret, algorithm='HS256')}"}
+    claims.pop(drop, None)
+    key = None if algorithm == "none" else secret
+    return {"Authorization": f"Bearer {jwt.encode(claims, key, algorithm=algorithm)}"}
 
 
 def add_patient(name: str = "Testpasient Syntetisk") -> str:

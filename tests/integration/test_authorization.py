@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from store.db import session_scope
 from store.models import Outbox, Resource, WorklistItem, new_id
+from store.settings import DEV_SECRET, get_settings
 from tests.conftest import Service
 from tests.integration.api_rows import (
     add_item,
@@ -24,6 +26,7 @@ from tests.integration.api_rows import (
     pathway_text,
     unique,
 )
+from tests.integration.fhir_helpers import fnr_patient, new_fnr, sample, weight
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,12 @@ BAD_TOKENS = {
     "wrong-audience": lambda: forged_headers(aud="another-service"),
     "wrong-signature": lambda: forged_headers(secret="x" * 40),
     "unknown-role": lambda: forged_headers(role="admin"),
+    "wrong-issuer": lambda: forged_headers(iss="someone-else"),
+    "alg-none": lambda: forged_headers(algorithm="none"),
+    "alg-hs512": lambda: forged_headers(algorithm="HS512"),
+    "missing-exp": lambda: forged_headers(drop="exp"),
+    "null-exp": lambda: forged_headers(exp=None),
+    "missing-sub": lambda: forged_headers(drop="sub"),
 }
 
 
@@ -133,6 +142,55 @@ def test_every_call_needs_a_valid_token(
     assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
     assert item_untouched(world)
+
+
+BODY_CALLS = [spec for spec in STAFF_CALLS if isinstance(spec[2], dict)]
+
+
+@pytest.mark.parametrize("spec", BODY_CALLS, ids=lambda s: f"{s[0]} {s[1]}")
+def test_a_malformed_body_without_a_valid_token_is_401_not_a_description_of_the_body(
+    client: TestClient, world: World, spec: tuple[str, str, Any]
+) -> None:
+    """FastAPI reads a body before the token check; who may not call learns nothing about
+    what the call expects. With a valid token the same body is a 422 that says where."""
+    method, path, _ = spec
+    url = path.format(patient=world.patient, item=world.item)
+    broken, as_json = b"{not json", {"Content-Type": "application/json"}
+    for token in ("none", "expired", "wrong-signature"):
+        response = client.request(
+            method, url, content=broken, headers={**as_json, **BAD_TOKENS[token]()}
+        )
+        assert response.status_code == 401, (token, response.text)
+        assert "problems" not in response.json()
+    staff = {**as_json, **headers("clinician")}
+    response = client.request(method, url, content=broken, headers=staff)
+    assert response.status_code == 422, response.text
+    assert response.json()["problems"]
+    assert item_untouched(world)
+
+
+def test_in_production_a_token_signed_with_the_development_secret_is_401(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The development placeholder is public: in production (with a real secret) a token
+    it signed is refused everywhere, while the real secret's tokens work; and production
+    with the placeholder itself does not start at all."""
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    get_settings.cache_clear()
+    try:
+        with TestClient(create_app()) as client:
+            for spec in ALL_CALLS:
+                response = call(client, world, spec, forged_headers(secret=DEV_SECRET))
+                assert response.status_code == 401, (spec, response.text)
+            assert client.get("/api/worklist", headers=headers("clinician")).status_code == 200
+        assert item_untouched(world)
+        monkeypatch.setenv("JWT_SECRET", DEV_SECRET)
+        get_settings.cache_clear()
+        with pytest.raises(RuntimeError, match="JWT_SECRET"):
+            create_app()
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
 
 
 @pytest.mark.parametrize(
@@ -182,9 +240,135 @@ def test_a_patient_reads_only_its_own_submission(client: TestClient, world: Worl
     assert theirs.json() == missing.json()
 
 
+def all_routes(routes: list[Any]) -> Iterator[tuple[str, str]]:
+    """(method, path) of every route, also those in included routers (FastAPI keeps those
+    in nested ``_IncludedRouter`` objects, not in ``app.routes`` itself)."""
+    for route in routes:
+        candidates = getattr(route, "effective_candidates", None)
+        if candidates is not None:
+            yield from all_routes(candidates())
+            continue
+        for method in getattr(route, "methods", None) or ():
+            yield method, route.path
+
+
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+AUDIT_SNAPSHOT = sa.text(
+    "SELECT id, CAST(at AS TEXT), actor, role, action, patient_id, target, "
+    "CAST(detail AS TEXT) FROM auditevent ORDER BY id"
+)
+
+
+def audit_rows() -> list[tuple[Any, ...]]:
+    with session_scope() as session:
+        return [tuple(row) for row in session.connection().execute(AUDIT_SNAPSHOT)]
+
+
 def test_the_audit_table_has_no_write_route(client: TestClient) -> None:
-    paths = [getattr(route, "path", "") for route in client.app.routes]  # type: ignore[attr-defined]
-    assert not [path for path in paths if "audit" in path]
-    for method in ("POST", "PUT", "PATCH", "DELETE"):
-        response = client.request(method, "/api/audit", headers=headers("author"), json={})
-        assert response.status_code in (404, 405)
+    routes = list(all_routes(client.app.routes))  # type: ignore[attr-defined]
+    assert ("POST", "/fhir/Observation") in routes and (
+        "PUT",
+        "/api/pathways/{pathway_id}",
+    ) in routes
+    assert not [path for _, path in routes if "audit" in path.lower()]
+    for method in WRITES:
+        for path in ("/api/audit", "/api/audit/1", "/fhir/AuditEvent", "/fhir/AuditEvent/1"):
+            response = client.request(method, path, headers=headers("author"), json={})
+            assert response.status_code in (404, 405), (method, path, response.text)
+
+
+def write_calls(patient: str, item: str, pathway: str) -> dict[str, list[tuple[str, Any]]]:
+    """For each write route: (role, body) of the calls that exercise it. A dict body is
+    JSON (a form under /app), a str is sent as is."""
+    fhir_patient = f"Patient/{patient}"
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [
+            {
+                "resource": weight(fhir_patient, 11, ident=unique("batch")),
+                "request": {"method": "POST", "url": "Observation"},
+            }
+        ],
+    }
+    return {
+        "/fhir": [("patient", bundle)],
+        "/fhir/Patient": [("clinician", fnr_patient(new_fnr()))],
+        "/fhir/Questionnaire": [("author", sample("Questionnaire-epilepsy-followup.json"))],
+        "/fhir/QuestionnaireResponse": [
+            (
+                "patient",
+                {
+                    **sample("QuestionnaireResponse-epilepsy-red.json", patient),
+                    "identifier": {"system": "urn:test", "value": unique("qr")},
+                },
+            )
+        ],
+        "/fhir/Observation": [("patient", weight(fhir_patient, 12, ident=unique("obs")))],
+        "/api/worklist/{item_id}/acknowledge": [("clinician", {"note": "sett"})],
+        "/api/worklist/{item_id}/override": [("clinician", {"level": "yellow", "reason": "x"})],
+        "/api/worklist/{item_id}/resolve": [("clinician", {"note": "ferdig"})],
+        "/api/patients/{patient_id}/enrolments": [("clinician", {"pathway": pathway})],
+        "/api/pathways/{pathway_id}": [("author", pathway_text(pathway, version=2))],
+        "/app/login": [("web", {"token": "not-a-token"})],
+        "/app/logout": [("web", {})],
+        "/app/items/{item_id}/{change}": [
+            ("web", {"level": "red", "reason": "x"}),
+            ("web", {"note": "x"}),
+        ],
+        "/app/patients/{patient_id}/identifier": [("web", {})],
+        "/app/patients/{patient_id}/enrolments": [("web", {"pathway": pathway, "t.pain_red": "6"})],
+    }
+
+
+def test_no_write_route_changes_earlier_audit_rows(client: TestClient) -> None:
+    """Every write route the app has, called by a role allowed to: the audit rows written
+    before are byte-for-byte the same afterwards, and new ones were appended."""
+    patient, pathway = add_patient(), unique("audited")
+    item = add_item(patient, pathway, "red")
+    author = headers("author")
+    publish = {**author, "Content-Type": "text/yaml"}
+    published = client.put(
+        f"/api/pathways/{pathway}", content=pathway_text(pathway), headers=publish
+    )
+    assert published.status_code in (200, 201), published.text
+    for path in (f"/api/patients/{patient}", f"/api/patients/{patient}/triage"):
+        assert client.get(path, headers=author).status_code == 200  # audited reads
+    before = audit_rows()
+    assert len(before) >= 2
+
+    calls = write_calls(patient, item, pathway)
+    routes = {
+        p: m
+        for m, p in all_routes(client.app.routes)  # type: ignore[attr-defined]
+        if m in WRITES
+    }
+    assert set(routes) == set(calls), "a new write route: add it to write_calls"
+    # The pages get an item of their own: the API's calls resolve the first one.
+    values = {"patient_id": patient, "item_id": item, "pathway_id": pathway}
+    web_values = {**values, "item_id": add_item(patient, unique("web"), "yellow")}
+    web = TestClient(client.app, follow_redirects=False)  # type: ignore[arg-type]
+    statuses: dict[str, list[int]] = {}
+    for path, specs in calls.items():
+        method = routes[path]
+        for n, (role, body) in enumerate(specs):
+            change = ("override", "acknowledge")[n % 2]
+            if role == "web":
+                web.post("/app/login", data={"token": headers("clinician")["Authorization"][7:]})
+                url = path.format(**web_values, change=change)
+                response = web.request(method, url, data=body)
+            elif isinstance(body, str):
+                url = path.format(**values)
+                response = client.request(method, url, content=body, headers=publish)
+            else:
+                url = path.format(**values)
+                auth = headers(role, patient_id=patient) if role == "patient" else headers(role)
+                response = client.request(method, url, json=body, headers=auth)
+            statuses.setdefault(f"{method} {path}", []).append(response.status_code)
+            assert response.status_code < 500, (method, url, response.text)
+    failed = {k: v for k, v in statuses.items() if any(s >= 400 for s in v)}
+    assert failed == {"POST /app/login": [401]}, failed  # only the wrong token on purpose
+
+    after = audit_rows()
+    assert after[: len(before)] == before
+    assert len(after) > len(before)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry, multiprocess
 
 from store.db import session_scope
 from store.models import Outbox
@@ -33,9 +34,24 @@ def red(pid: str) -> dict[str, object]:
     return rows.response(pid, rows.epilepsy_answers(5, side_effects="mild"), NOW)
 
 
+def worker_counters(folder: Path) -> dict[str, float]:
+    """The counters the worker processes wrote to the Prometheus multiprocess folder."""
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(folder))
+    return {
+        f"{sample.name}{sorted(sample.labels.items())}": sample.value
+        for family in registry.collect()
+        for sample in family.samples
+        if sample.name.endswith("_total")
+    }
+
+
 def test_a_job_that_keeps_failing_lands_yellow_could_not_be_triaged(
-    fresh: Service, tmp_path: Path
+    fresh: Service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
     pid = rows.patient()
     rows.enrol(pid, "epilepsy")
     with session_scope() as session:  # names a resource that is not there: fails every time
@@ -61,6 +77,9 @@ def test_a_job_that_keeps_failing_lands_yellow_could_not_be_triaged(
     log = fresh.logs[-1].read_text()
     assert log.count("retrying") >= 5
     assert pid not in log  # ids of outbox rows only, never the patient
+    counters = worker_counters(metrics_dir)
+    assert counters["triage_tasks_retried_total[('task', 'triage_outbox')]"] == 5
+    assert counters["triage_tasks_failed_total[('reason', 'missing-data')]"] == 1
 
 
 def test_a_failure_never_lowers_an_item_and_is_recorded_once(service: Service) -> None:
@@ -137,3 +156,33 @@ def test_a_row_lost_again_and_again_is_shown_as_failed(service: Service) -> None
     (item,) = rows.items_of(pid)
     assert (item.level, item.kind) == ("yellow", "failed")
     assert item.reasons[0]["text"] == "Kunne ikke triageres: oppgaven ble borte gjentatte ganger"
+
+
+def test_a_job_that_read_older_data_never_commits_its_level_over_a_newer_one(
+    fresh: Service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two jobs for one patient at once. The first reads a green answer and stalls before
+    writing the worklist; meanwhile a red answer arrives and a second worker takes it. The
+    item must end red: the newest data decides, whichever job finishes last."""
+    pid = rows.patient()
+    rows.enrol(pid, "epilepsy")
+    green = rows.response(pid, rows.epilepsy_answers(0), NOW - dt.timedelta(hours=1))
+    _, first_box = rows.store(pid, green)
+    monkeypatch.setenv("TRIAGE_TEST_PAUSE_SECONDS", "12")
+    monkeypatch.setenv("TRIAGE_TEST_PAUSE_AT", "evaluated")
+    fresh.start_worker(tmp_path)
+    monkeypatch.delenv("TRIAGE_TEST_PAUSE_SECONDS")
+    monkeypatch.delenv("TRIAGE_TEST_PAUSE_AT")
+    dispatch([first_box])
+    slow_log = fresh.logs[-1]
+    rows.wait_for(lambda: b"test pause" in slow_log.read_bytes(), timeout=30, what="job 1")
+
+    _, second_box = rows.store(pid, red(pid))
+    fresh.start_worker(tmp_path)
+    dispatch([second_box])
+    for box in (first_box, second_box):
+        rows.wait_for(lambda box=box: rows.outbox_row(box).done_at, timeout=60, what="both jobs")
+
+    [item] = rows.items_of(pid)
+    assert item.level == "red"
+    assert rows.counts(pid)["results"] == 2

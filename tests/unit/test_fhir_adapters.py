@@ -446,6 +446,20 @@ REFUSALS: list[tuple[str, Any, str, str]] = [
         "Observation.status",
     ),
     (
+        "status outside its required value set",
+        lambda: parse_resource(_obs(status="banana")),
+        "code-invalid",
+        "Observation.status",
+    ),
+    (
+        "response status outside its required value set",
+        lambda: parse_resource(
+            {**sample("QuestionnaireResponse-epilepsy-red.json"), "status": "done"}
+        ),
+        "code-invalid",
+        "QuestionnaireResponse.status",
+    ),
+    (
         "unknown element",
         lambda: parse_resource(_obs(colour="red")),
         "structure",
@@ -572,3 +586,8 @@ def test_samples_are_not_modified_by_parsing() -> None:
     before = copy.deepcopy(data)
     parse_resource(data)
     assert data == before
+
+
+def test_a_refused_code_names_the_codes_that_are_allowed() -> None:
+    issue = only_issue(refusal(lambda: parse_resource(_obs(status="Final"))))
+    assert "'Final'" in issue.diagnostics and "final, amended" in issue.diagnostics

@@ -1,0 +1,99 @@
+"""The worker's heartbeat: each worker's main process writes its ``WorkerHeartbeat`` row every
+``WORKER_HEARTBEAT_SECONDS`` from a daemon thread, and deletes it when it stops. ``/ready``
+and the metrics read them. (Celery's own event heartbeat is another thing; tests turn it off.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+
+from sqlalchemy import delete, func, update
+from sqlmodel import Session, col, select
+
+from store.db import session_scope
+from store.models import WorkerHeartbeat
+from store.settings import get_settings
+
+log = logging.getLogger(__name__)
+FORGET_AFTER = dt.timedelta(days=1)  # a row not seen for this long is a worker long gone
+
+
+def alive(session: Session, now: dt.datetime | None = None) -> tuple[int, dt.datetime | None]:
+    """Workers seen in the last three heartbeat intervals, and the newest heartbeat of all."""
+    now = now or dt.datetime.now(dt.UTC)
+    window = dt.timedelta(seconds=3 * get_settings().worker_heartbeat_seconds)
+    newest = session.exec(select(func.max(WorkerHeartbeat.seen_at))).one()
+    count = session.exec(
+        select(func.count())
+        .select_from(WorkerHeartbeat)
+        .where(col(WorkerHeartbeat.seen_at) >= now - window)
+    ).one()
+    if isinstance(newest, dt.datetime) and newest.tzinfo is None:
+        newest = newest.replace(tzinfo=dt.UTC)  # SQLite's max() bypasses the column's type
+    return int(count), newest
+
+
+class Heartbeat:
+    """One per worker main process: started on ``worker_ready``, stopped on shutdown."""
+
+    def __init__(self) -> None:
+        self.name = ""
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, name: str) -> None:
+        self.name = name
+        self._stop.clear()
+        now = dt.datetime.now(dt.UTC)
+        try:
+            with session_scope() as session:
+                session.execute(
+                    delete(WorkerHeartbeat).where(col(WorkerHeartbeat.seen_at) < now - FORGET_AFTER)
+                )
+        except Exception as exc:  # the thread below keeps trying; the worker works on
+            log.warning("heartbeat: could not forget old rows (%s)", type(exc).__name__)
+        self.beat(started=now)
+        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+        self._thread.start()
+
+    def beat(self, started: dt.datetime | None = None) -> None:
+        """Write this worker's row: an UPDATE, or an INSERT the first time."""
+        now = dt.datetime.now(dt.UTC)
+        try:
+            with session_scope() as session:
+                changed = session.execute(
+                    update(WorkerHeartbeat)
+                    .where(col(WorkerHeartbeat.name) == self.name)
+                    .values(seen_at=now)
+                ).rowcount
+                if not changed:
+                    session.add(
+                        WorkerHeartbeat(name=self.name, started_at=started or now, seen_at=now)
+                    )
+        except Exception as exc:  # the database is away for a moment: /ready will say so
+            log.warning("heartbeat not written (%s)", type(exc).__name__)
+
+    def _run(self) -> None:
+        interval = get_settings().worker_heartbeat_seconds
+        while not self._stop.wait(interval):
+            self.beat()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        if not self.name:
+            return
+        try:
+            with session_scope() as session:
+                session.execute(
+                    delete(WorkerHeartbeat).where(col(WorkerHeartbeat.name) == self.name)
+                )
+        except Exception as exc:
+            log.warning("heartbeat row not deleted (%s)", type(exc).__name__)
+
+
+heartbeat = Heartbeat()
