@@ -7,14 +7,16 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, OperationalError
+from starlette.requests import ClientDisconnect
 
 from api.auth import bearer_principal
 from fhir_adapters import FhirInputError, OutcomeIssue, operation_outcome
 
 log = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json"
+CLIENT_CLOSED = 499  # nginx's "client closed request": logged, never received
 
 _ISSUE_CODES = {
     401: "login",
@@ -78,6 +80,14 @@ def install(app: FastAPI) -> None:
         if _is_fhir(request):
             return simple_outcome(503, text, headers=headers)
         return JSONResponse({"error": text}, status_code=503, headers=headers)
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_left(request: Request, exc: ClientDisconnect) -> Response:
+        # The caller hung up before its body had arrived (a phone losing its network, a load
+        # generator stopping): nothing was read, so nothing was stored, and nobody is left
+        # to answer. 499, as proxies log it, and no error with a stack for operations.
+        log.info("client closed the connection before its body arrived; nothing stored")
+        return Response(status_code=CLIENT_CLOSED)
 
     @app.exception_handler(DataError)
     async def unstorable(request: Request, exc: DataError) -> JSONResponse:

@@ -11,7 +11,9 @@
 
 from __future__ import annotations
 
+import collections
 import functools
+import json
 import math
 import re
 import sys
@@ -252,6 +254,59 @@ def first_unstorable(data: Any, root: str) -> tuple[str, str] | None:
             stack.extend((v, f"{path}.{k}" if path else str(k)) for k, v in value.items())
         elif isinstance(value, list):
             stack.extend((v, f"{path}[{i}]") for i, v in enumerate(value))
+    return None
+
+
+class _Repeated(dict[str, Any]):
+    """A JSON object in which ``names`` were given more than once."""
+
+    names: list[str]
+
+
+def first_duplicate_key(body: bytes | str, root: str) -> tuple[str, str] | None:
+    """The location of the first element a JSON object names twice, and what to do.
+
+    JSON parsers keep the last of two equal names without a word, so an answer sent as
+    ``{"valueInteger": 5, "valueInteger": 0}`` would silently become 0. FHIR JSON names each
+    element once; a body that does not is refused rather than guessed at. Costs one more
+    parse with the standard library (about 15 µs per kilobyte)."""
+    found = False
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal found
+        obj = dict(items)
+        if len(obj) == len(items):
+            return obj
+        found = True
+        repeated = _Repeated(obj)
+        seen: set[str] = set()
+        repeated.names = []
+        for name, _ in items:
+            if name in seen:
+                repeated.names.append(name)
+            seen.add(name)
+        return repeated
+
+    try:
+        tree = json.loads(body, object_pairs_hook=pairs)
+    except (ValueError, RecursionError):  # already accepted by the stricter parser
+        return None
+    if not found:
+        return None
+    queue: collections.deque[tuple[Any, str]] = collections.deque([(tree, root)])
+    while queue:  # breadth first: the outermost repetition is named
+        value, path = queue.popleft()
+        if isinstance(value, _Repeated):
+            name = value.names[0]
+            where = f"{path}.{name}" if path else name
+            return where, (
+                f"'{name}' is given more than once in the same JSON object; "
+                "give each element once (only one of the values could be used)"
+            )
+        if isinstance(value, dict):
+            queue.extend((v, f"{path}.{k}" if path else str(k)) for k, v in value.items())
+        elif isinstance(value, list):
+            queue.extend((v, f"{path}[{i}]") for i, v in enumerate(value))
     return None
 
 

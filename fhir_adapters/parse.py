@@ -3,8 +3,8 @@
 Three layers, each refusing with a :class:`~fhir_adapters.outcome.FhirInputError`:
 
 1. :func:`parse_json`: bytes or text to a JSON object with ``pydantic_core.from_json``
-   (refuses absurd nesting, ``NaN``/``Infinity``, numbers too large for a float and text
-   with control characters).
+   (refuses absurd nesting, ``NaN``/``Infinity``, numbers too large for a float, text
+   with control characters and an element named twice in one object).
 2. A check of the raw JSON guided by the model's fields: every integer, decimal and boolean
    element must be a JSON number / ``true``/``false`` (the models would take ``"107"``,
    ``true`` as an integer, ``1`` as a boolean), every complex element a JSON object (the
@@ -29,6 +29,7 @@ from fhir_adapters.checks import (
     check_codes,
     check_raw,
     covered,
+    first_duplicate_key,
     first_unstorable,
     resource_class,
     validation_issues,
@@ -63,7 +64,7 @@ def parse_json(body: bytes | str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise FhirInputError.single("structure", "the body must be a JSON object (a resource)")
     root = data.get("resourceType") if isinstance(data.get("resourceType"), str) else ""
-    bad = first_unstorable(data, str(root))
+    bad = first_unstorable(data, str(root)) or first_duplicate_key(body, str(root))
     if bad is not None:
         location, problem = bad
         raise FhirInputError.single("structure", problem, location)

@@ -113,6 +113,27 @@ def test_a_reading_too_large_for_a_float_is_refused(client: TestClient, world: W
     _refused(response, 400, before, "Observation.component[0].valueQuantity.value")
 
 
+def test_an_answer_given_twice_is_refused_not_read_as_its_last_value(
+    client: TestClient, world: World
+) -> None:
+    """``{"valueInteger": 5, "valueInteger": 0}`` parsed quietly as 0 seizures: green."""
+    answers = _answers(world)
+    first = answers["item"][0]["answer"][0]
+    name, value = next((k, v) for k, v in first.items() if k.startswith("value"))
+    text = json.dumps(answers)
+    twice = json.dumps({name: value})[:-1] + f', "{name}": 0}}'
+    assert text.count(json.dumps({name: value})) == 1
+    body = text.replace(json.dumps({name: value}), twice)
+    before = row_counts()
+    response = client.post(
+        "/fhir/QuestionnaireResponse",
+        content=body,
+        headers={**world.headers("patient"), "Content-Type": "application/fhir+json"},
+    )
+    _refused(response, 400, before, f"QuestionnaireResponse.item[0].answer[0].{name}")
+    assert "more than once" in response.json()["issue"][0]["diagnostics"]
+
+
 def test_control_characters_are_refused_by_the_parser_but_tab_and_newline_are_not() -> None:
     for text in ("a\x00", "\x07", "\x1b[31m", "a\x0bb"):
         with pytest.raises(FhirInputError):

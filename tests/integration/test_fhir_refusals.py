@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -47,6 +48,49 @@ def refused(
         assert location in [loc for i in outcome["issue"] for loc in i.get("location", [])], outcome
     assert counts() == before
     return outcome
+
+
+def test_a_client_that_hangs_up_mid_body_stores_nothing_and_breaks_nothing(
+    client: TestClient, pid: str
+) -> None:
+    """A phone losing its network halfway through an upload: the app answers into the void
+    (499, as proxies log it) instead of raising out of the server with an error stack."""
+    body = json.dumps(weight(f"Patient/{pid}", 1)).encode()
+    headers = {"content-type": "application/fhir+json", "content-length": str(len(body))}
+    headers.update({k.lower(): v for k, v in bearer("clinician").items()})
+    arriving: list[dict[str, Any]] = [
+        {"type": "http.request", "body": body[:20], "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return arriving.pop(0) if arriving else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/fhir/Observation",
+        "raw_path": b"/fhir/Observation",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    before = counts()
+    assert client.portal is not None
+    client.portal.call(client.app, scope, receive, send)  # raised ClientDisconnect before
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 499, sent
+    assert counts() == before
+    answer = client.post("/fhir/Observation", content=body, headers=bearer("clinician"))
+    assert answer.status_code == 201, answer.text  # the same upload, sent again, is taken
 
 
 def test_invalid_json(client: TestClient, pid: str) -> None:

@@ -336,6 +336,21 @@ REFUSALS: list[tuple[str, Any, str, str]] = [
         "Observation.valueQuantity.value",
     ),
     (
+        "an answer given twice in one object (the parser would keep the last, 0)",
+        lambda: parse_resource(
+            '{"resourceType": "QuestionnaireResponse", "status": "completed", "item": ['
+            '{"linkId": "seizure-count", "answer": [{"valueInteger": 5, "valueInteger": 0}]}]}'
+        ),
+        "structure",
+        "QuestionnaireResponse.item[0].answer[0].valueInteger",
+    ),
+    (
+        "a top-level element given twice",
+        lambda: parse_json('{"resourceType": "Observation", "status": "final", "status": "x"}'),
+        "structure",
+        "Observation.status",
+    ),
+    (
         "wrong resourceType",
         lambda: parse_resource(sample("Patient-kari.json"), "Observation"),
         "invalid",
