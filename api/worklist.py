@@ -180,6 +180,23 @@ def override(
     return _save(session, principal, item, "override", now, None, level=body.level, **detail)
 
 
+@router.delete("/api/worklist/{item_id}/override")
+def clear_override(item_id: str, principal: Staff, session: DbSession) -> dict[str, Any]:
+    """Take a clinician's level back: the item is shown and sorted by the engine's level
+    again. The history keeps the override that was cleared, and who cleared it."""
+    item = _item_to_change(session, principal, item_id)
+    if item.status == "resolved":
+        raise HTTPException(409, detail="a resolved item cannot be changed")
+    if item.override_level is None:
+        raise HTTPException(409, detail="the item has no override to clear")
+    detail = {"cleared": item.override_level, "reason": item.override_reason}
+    detail["set_by"] = item.override_by
+    item.override_level = item.override_reason = item.override_by = None
+    item.override_at = None
+    item.sort_rank = sort_rank(Level.parse(item.level))
+    return _save(session, principal, item, "override-cleared", utcnow(), None, **detail)
+
+
 def _item_to_change(session: Session, principal: Principal, item_id: str) -> WorklistItem:
     query = select(WorklistItem).where(col(WorklistItem.id) == item_id).with_for_update()
     item = session.exec(query).first()

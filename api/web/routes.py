@@ -158,7 +158,7 @@ def worklist_json(
 def change_item(
     item_id: str, change: str, principal: Clinician, session: DbSession, form: Form
 ) -> Response:
-    """Acknowledge, resolve (with a note) or override (with a reason) from a row.
+    """Acknowledge, resolve (with a note), override (with a reason) or clear an override.
 
     The worklist has one form around the table (1,500 per-row forms made a 500-row page
     take over 3 s to draw); each row's fields carry the item id in their names.
@@ -176,6 +176,8 @@ def change_item(
         elif change == "override":
             body = OverrideBody(level=field("level"), reason=field("reason"))
             worklist_api.override(item_id, principal, session, body)
+        elif change == "clear-override":
+            worklist_api.clear_override(item_id, principal, session)
         else:
             raise HTTPException(404, detail="no such action")
     except ValidationError as exc:

@@ -160,6 +160,7 @@ POLICY: dict[str, Call] = {
         GRANTED,
         json=lambda w, p: {"level": "yellow", "reason": "matrise"},
     ),
+    "DELETE /api/worklist/{item_id}/override": Call("/api/worklist/{item}/override", GRANTED),
     "POST /app/items/{item_id}/{change}": Call(
         "/app/items/{item}/acknowledge", GRANTED, form={"note": "matrise"}
     ),

@@ -290,7 +290,9 @@ def test_acknowledge_and_resolve_take_the_item_off_the_open_list(
     assert "Gunnar" not in names_in_order(driver)
 
 
-def test_override_a_level_with_a_reason(driver: webdriver.Chrome, base_url: str) -> None:
+def test_override_a_level_with_a_reason_and_take_it_back(
+    driver: webdriver.Chrome, base_url: str
+) -> None:
     driver.get(f"{base_url}/app")
     assert level_of(driver, "Olav Overstyr") == "green"
     actions = open_actions(row_of(driver, "Olav Overstyr"))
@@ -304,6 +306,13 @@ def test_override_a_level_with_a_reason(driver: webdriver.Chrome, base_url: str)
     assert "■ Rød" in row.find_element(By.CSS_SELECTOR, ".level").text
     assert "Grønn" in row.text  # the engine's level is still shown
     assert set(names_in_order(driver)[:2]) == {"Rita", "Olav"}, "both red, before the rest"
+    # Taken back: the engine's green rules again, and no second level is shown.
+    actions = open_actions(row_of(driver, "Olav Overstyr"))
+    actions.find_element(By.XPATH, ".//button[contains(@formaction, '/clear-override')]").click()
+    waiting(driver, 10).until(lambda d: level_of(d, "Olav Overstyr") == "green")
+    row = row_of(driver, "Olav Overstyr")
+    assert "● Grønn" in row.find_element(By.CSS_SELECTOR, ".level").text
+    assert "Motorens nivå" not in row.text
 
 
 def test_a_new_red_item_appears_without_a_reload(

@@ -133,7 +133,20 @@ def test_acknowledge_resolve_and_override_from_the_page(anonymous: TestClient) -
         f"/app/items/{item}/override", data={"level": "red", "reason": "ringte selv", "back": back}
     )
     assert done.status_code == 303 and done.headers["location"] == back
-    assert "■" in anonymous.get(back).text
+    red, green = '<strong data-level="red">1</strong>', '<strong data-level="green">1</strong>'
+    page = anonymous.get(back).text
+    assert red in page and green not in page  # counted by the clinician's level
+    assert f'data-item="{item}" data-level="red"' in page
+    assert f"/app/items/{item}/clear-override" in page
+    cleared = anonymous.post(f"/app/items/{item}/clear-override", data={"back": back})
+    assert cleared.status_code == 303
+    page = anonymous.get(back).text
+    assert green in page and red not in page  # the engine's level again
+    assert f'data-item="{item}" data-level="green"' in page
+    assert f"/app/items/{item}/clear-override" not in page
+    anonymous.post(
+        f"/app/items/{item}/override", data={"level": "red", "reason": "ringte igjen", "back": back}
+    )
     anonymous.post(f"/app/items/{item}/acknowledge", data={"back": back})
     assert item not in anonymous.get(back).text
     acked = anonymous.get("/app", params={"pathway": pathway, "status": "acknowledged"}).text
@@ -155,6 +168,8 @@ def test_acknowledge_resolve_and_override_from_the_page(anonymous: TestClient) -
             .order_by(col(WorklistEvent.id))
         ).all()
         assert [(e.change, e.actor) for e in events] == [
+            ("override", subject),
+            ("override-cleared", subject),
             ("override", subject),
             ("acknowledged", subject),
             ("resolved", subject),

@@ -215,6 +215,62 @@ def test_override_sits_beside_the_engine_level_and_drives_the_order(client: Test
         )
 
 
+def test_an_override_can_be_cleared_and_the_engine_level_rules_again(client: TestClient) -> None:
+    pathway = unique("wl")
+    calmed = add_item(add_patient(), pathway, "red", day(1))
+    other_red = add_item(add_patient(), pathway, "red", day(9))
+    url = f"/api/worklist/{calmed}/override"
+    body = {"level": "green", "reason": "Kjent mønster"}
+    client.post(url, json=body, headers=headers(subject="clinician:doctor-2"))
+    listed = client.get("/api/worklist", params={"pathway": pathway}, headers=headers()).json()
+    assert [item["id"] for item in listed["items"]] == [other_red, calmed]
+
+    cleared = client.delete(url, headers=headers(subject="clinician:nurse-3"))
+    assert cleared.status_code == 200, cleared.text
+    view = cleared.json()
+    assert (view["level"], view["engine_level"], view["override"]) == ("red", "red", None)
+    listed = client.get("/api/worklist", params={"pathway": pathway}, headers=headers()).json()
+    assert [item["id"] for item in listed["items"]] == [calmed, other_red]
+    assert listed["counts"] == {"red": 2, "yellow": 0, "green": 0}
+
+    again = client.delete(url, headers=headers())
+    assert again.status_code == 409 and "no override" in again.text
+    with session_scope() as session:
+        item = session.get(WorklistItem, calmed)
+        assert item is not None
+        assert (item.override_level, item.override_reason, item.sort_rank) == (None, None, 0)
+        events = session.exec(
+            select(WorklistEvent)
+            .where(col(WorklistEvent.item_id) == calmed)
+            .order_by(col(WorklistEvent.id))
+        ).all()
+        assert [(e.change, e.actor, e.level) for e in events] == [
+            ("override", "clinician:doctor-2", "green"),
+            ("override-cleared", "clinician:nurse-3", "red"),
+        ]
+        assert events[1].detail == {
+            "cleared": "green",
+            "reason": "Kjent mønster",
+            "set_by": "clinician:doctor-2",
+        }
+        audits = session.exec(
+            select(AuditEvent.action).where(col(AuditEvent.target) == calmed)
+        ).all()
+        assert "worklist.override-cleared" in audits
+
+
+def test_a_resolved_item_keeps_its_override(client: TestClient) -> None:
+    item_id = add_item(add_patient(), unique("wl"), "red", day(1))
+    url = f"/api/worklist/{item_id}/override"
+    client.post(url, json={"level": "yellow", "reason": "stabil"}, headers=headers())
+    client.post(f"/api/worklist/{item_id}/resolve", headers=headers())
+    refused = client.delete(url, headers=headers())
+    assert refused.status_code == 409, refused.text
+    with session_scope() as session:
+        item = session.get(WorklistItem, item_id)
+        assert item is not None and item.override_level == "yellow"
+
+
 @pytest.mark.parametrize(
     "body",
     [{"level": "yellow"}, {"level": "yellow", "reason": "  "}, {"level": "blue", "reason": "x"}],
