@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
@@ -107,14 +108,21 @@ def enrol(
     except ThresholdError as exc:
         return JSONResponse({"error": str(exc), "problems": exc.problems}, status_code=422)
     thresholds = {name: number(value) for name, value in values.items()}
-    enrolment, created = _upsert(session, principal, patient_id, body.pathway, thresholds)
+    enrolment, created = _upsert(
+        session, principal, patient_id, body.pathway, thresholds, body.enrolled_at
+    )
     audit(session, principal, "enrolment.write", patient_id, target=body.pathway)
     session.commit()
     return JSONResponse(enrolment_view(enrolment), status_code=201 if created else 200)
 
 
 def _upsert(
-    session: Session, principal: Principal, patient_id: str, pathway: str, thresholds: dict
+    session: Session,
+    principal: Principal,
+    patient_id: str,
+    pathway: str,
+    thresholds: dict,
+    enrolled_at: dt.datetime | None,
 ) -> tuple[Enrolment, bool]:
     # UNIQUE (patient, pathway): a parallel enrolment loses the insert and updates instead.
     def existing() -> Enrolment | None:
@@ -132,14 +140,21 @@ def _upsert(
                     pathway_id=pathway,
                     thresholds=thresholds,
                     enrolled_by=principal.subject,
+                    enrolled_at=enrolled_at or utcnow(),
                 )
                 session.add(row)
             return row, True
         except IntegrityError:
             row = existing()
             assert row is not None
+    # New thresholds do not restart the schedule: the follow-up began when it began, unless
+    # the caller says otherwise or the enrolment had ended and starts again now.
+    if enrolled_at is not None:
+        row.enrolled_at = enrolled_at
+    elif not row.active:
+        row.enrolled_at = utcnow()
     row.thresholds, row.active = thresholds, True
-    row.enrolled_by, row.enrolled_at = principal.subject, utcnow()
+    row.enrolled_by = principal.subject
     session.add(row)
     return row, False
 

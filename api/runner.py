@@ -196,7 +196,8 @@ def run(args: argparse.Namespace) -> int:
         wait_ready(base, children)
         say(f"API ready at {base}; worker and scheduler started")
         make = token_maker()
-        if not args.no_seed and _patient_count() == 0:
+        seeded = not args.no_seed and _patient_count() == 0
+        if seeded:
             from seeds.load import load_demo
 
             say("loading the synthetic demo data through the API ...")
@@ -204,6 +205,14 @@ def run(args: argparse.Namespace) -> int:
             say(f"loaded {report.summary()}")
         token = make("clinician", None)
         counts = wait_for_worklist(base, token, children, args.wait)
+        if seeded:
+            # The scheduler's first overdue check comes a few minutes after it starts; the
+            # demo's missing questionnaires should be on the worklist at once.
+            from worker.periodic import mark_overdue
+
+            if flagged := mark_overdue():
+                say(f"{flagged} overdue questionnaire(s) flagged")
+                counts = wait_for_worklist(base, token, children, args.wait)
         _banner(base, token, counts, log_dir, settings)
         while not children.dead():
             time.sleep(1)

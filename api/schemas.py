@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from store.models import Enrolment, Patient, TriageResult, WorklistItem
 
@@ -14,6 +14,7 @@ LevelName = Literal["red", "yellow", "green"]
 StatusName = Literal["open", "acknowledged", "resolved"]
 RANK: dict[str, int] = {"red": 0, "yellow": 1, "green": 2}
 LEVEL_OF_RANK: dict[int, str] = {rank: level for level, rank in RANK.items()}
+ENROLMENT_SLACK = dt.timedelta(minutes=5)  # a client clock a little ahead of ours
 
 
 class NoteBody(BaseModel):
@@ -44,6 +45,22 @@ class EnrolmentBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     pathway: str = Field(min_length=1, max_length=100)
     thresholds: dict[str, Any] = Field(default_factory=dict)
+    # When the patient's follow-up in this pathway began, for a patient moved from fixed
+    # check-ups: the questionnaire schedule counts from here. Default: now, for a new
+    # enrolment; an update keeps the date it has.
+    enrolled_at: AwareDatetime | None = None
+
+    @field_validator("enrolled_at")
+    @classmethod
+    def _not_ahead(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(dt.UTC)
+        if value > dt.datetime.now(dt.UTC) + ENROLMENT_SLACK:
+            raise ValueError("enrolled_at is in the future: give the day the follow-up began")
+        if value.year < 1900:
+            raise ValueError("enrolled_at is before 1900: give the day the follow-up began")
+        return value
 
 
 def number(value: Decimal | None) -> int | float | None:

@@ -26,6 +26,15 @@ class DemoPatient:
     uploads: list[list[dict[str, Any]]] = field(default_factory=list)
     expect: dict[str, str] = field(default_factory=dict)
 
+    def began(self) -> dt.datetime:
+        """When the patient's follow-up began: the day before the oldest data sent."""
+        times = [
+            dt.datetime.fromisoformat(resource.get("authored") or resource["effectiveDateTime"])
+            for upload in self.uploads
+            for resource in upload
+        ]
+        return min(times) - dt.timedelta(days=1)
+
 
 class Builder:
     def __init__(self, now: dt.datetime, seed: int) -> None:

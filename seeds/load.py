@@ -104,7 +104,11 @@ def load_demo(
             for pathway, thresholds in patient.enrolments.items():
                 response = client.post(
                     f"/api/patients/{patient_id}/enrolments",
-                    json={"pathway": pathway, "thresholds": thresholds},
+                    json={
+                        "pathway": pathway,
+                        "thresholds": thresholds,
+                        "enrolled_at": patient.began().isoformat(),
+                    },
                     headers={"Authorization": f"Bearer {clinician}"},
                 )
                 _check(response, f"enrolment of {patient.key} in {pathway}")

@@ -13,7 +13,15 @@ from sqlmodel import select
 
 from api.app import create_app
 from store.db import session_scope
-from store.models import AuditEvent, Enrolment, Outbox, Resource, new_id, utcnow
+from store.models import (
+    AuditEvent,
+    Enrolment,
+    Outbox,
+    Resource,
+    WorklistItem,
+    new_id,
+    utcnow,
+)
 from store.pathways import publish
 from tests.conftest import Service
 from tests.integration.api_rows import (
@@ -25,6 +33,7 @@ from tests.integration.api_rows import (
     pathway_text,
     unique,
 )
+from worker import periodic
 
 
 @pytest.fixture
@@ -95,6 +104,40 @@ def test_enrolment_with_own_thresholds_then_updated_in_place(client: TestClient)
     assert [(e["pathway"], e["thresholds"]) for e in listed] == [("epilepsy", {"seizures_red": 5})]
 
 
+def test_the_day_the_follow_up_began_is_kept_and_the_schedule_counts_from_it(
+    client: TestClient,
+) -> None:
+    """A patient moved from fixed check-ups: enrolled 200 days ago, no questionnaire since.
+    Epilepsy asks every 6 months and flags 14 days after: overdue now, also after the
+    thresholds are tuned (tuning does not restart the schedule)."""
+    patient = add_patient()
+    url = f"/api/patients/{patient}/enrolments"
+    began = (utcnow() - dt.timedelta(days=200)).replace(microsecond=0)
+    first = client.post(
+        url, json={"pathway": "epilepsy", "enrolled_at": began.isoformat()}, headers=headers()
+    )
+    assert first.status_code == 201, first.text
+    assert dt.datetime.fromisoformat(first.json()["enrolled_at"]) == began
+    tuned = client.post(
+        url, json={"pathway": "epilepsy", "thresholds": {"seizures_red": 2}}, headers=headers()
+    )
+    assert tuned.status_code == 200, tuned.text
+    assert dt.datetime.fromisoformat(tuned.json()["enrolled_at"]) == began
+
+    periodic.mark_overdue()
+    with session_scope() as session:
+        items = session.exec(select(WorklistItem).where(WorklistItem.patient_id == patient)).all()
+        assert [(i.level, i.kind, i.pathway_id) for i in items] == [
+            ("yellow", "overdue", "epilepsy")
+        ]
+
+    moved = client.post(
+        url, json={"pathway": "epilepsy", "enrolled_at": utcnow().isoformat()}, headers=headers()
+    )
+    assert moved.status_code == 200, moved.text
+    assert dt.datetime.fromisoformat(moved.json()["enrolled_at"]) > began
+
+
 def test_parallel_enrolments_store_one_row(client: TestClient) -> None:
     patient = add_patient()
     url = f"/api/patients/{patient}/enrolments"
@@ -112,25 +155,29 @@ def test_parallel_enrolments_store_one_row(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(
-    ("thresholds", "words"),
+    ("given", "words"),
     [
-        ({"seizures_red": 31}, "outside 1..30"),
-        ({"seizures_red": 0}, "outside 1..30"),
-        ({"seizures_blue": 2}, "not a threshold"),
-        ({"seizures_red": "2"}, "must be a number"),
+        ({"thresholds": {"seizures_red": 31}}, "outside 1..30"),
+        ({"thresholds": {"seizures_red": 0}}, "outside 1..30"),
+        ({"thresholds": {"seizures_blue": 2}}, "not a threshold"),
+        ({"thresholds": {"seizures_red": "2"}}, "must be a number"),
+        ({"enrolled_at": "2099-01-01T00:00:00+01:00"}, "in the future"),
+        ({"enrolled_at": "1850-01-01T00:00:00+00:00"}, "before 1900"),
+        ({"enrolled_at": "2026-01-01T00:00:00"}, "timezone"),
+        ({"enrolled_at": "last spring"}, "datetime"),
     ],
 )
-def test_enrolment_refuses_thresholds_the_pathway_does_not_allow(
-    client: TestClient, thresholds: dict, words: str
+def test_an_enrolment_that_cannot_be_right_is_refused_and_stores_nothing(
+    client: TestClient, given: dict, words: str
 ) -> None:
     patient = add_patient()
     response = client.post(
         f"/api/patients/{patient}/enrolments",
-        json={"pathway": "epilepsy", "thresholds": thresholds},
+        json={"pathway": "epilepsy", **given},
         headers=headers(),
     )
     assert response.status_code == 422, response.text
-    assert words in response.json()["error"]
+    assert words in response.text
     with session_scope() as session:
         assert session.exec(select(Enrolment).where(Enrolment.patient_id == patient)).all() == []
 

@@ -138,6 +138,15 @@ def test_run_ends_with_red_yellow_and_green_and_stops_its_children(
         levels = {item["level"] for item in body["items"]}
         assert levels == {"red", "yellow", "green"}, body["counts"]
         assert all(body["counts"][level] > 0 for level in ("red", "yellow", "green"))
+        # The demo's two patients whose questionnaire is overdue are flagged at once.
+        overdue = [
+            item
+            for item in body["items"]
+            if any(reason.get("kind") == "overdue" for reason in item["reasons"])
+        ]
+        assert sorted(item["pathway"] for item in overdue) == ["depression-phq9", "epilepsy"]
+        assert all(item["level"] == "yellow" for item in overdue), overdue
+        assert any("overdue questionnaire(s) flagged" in line for line in run.lines)
         assert httpx.get(f"{base}/api/worklist", timeout=10).status_code == 401
         children = _descendants(run.proc.pid)
         assert len(children) >= 3, "the API, a worker and the scheduler run as children"

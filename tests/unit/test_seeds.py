@@ -20,6 +20,7 @@ from seeds import demo as demo_module
 from seeds import fhir, people
 from seeds.demo import Demo, generate
 from triage.model import AnswerInput
+from triage.worklist import overdue_due
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
@@ -165,8 +166,37 @@ def test_the_demo_has_an_unrouted_reading_and_overdue_responses(demo: Demo) -> N
     codes = [r["code"]["coding"][0]["code"] for _, r in _resources(demo) if "code" in r]
     assert "8310-5" in codes, "a reading no pathway reads (shown to staff as unrouted)"
     assert "8310-5" not in routed
-    overdue = [p for p in demo.patients if "forfalt" in p.story]
-    assert len(overdue) >= 2
+
+
+def test_exactly_the_overdue_stories_are_overdue_when_the_demo_is_loaded(demo: Demo) -> None:
+    """What the overdue check will find right after loading: each patient is enrolled from
+    the day before their oldest data (``began``), and a schedule counts from the last
+    answer or, without one, from that day."""
+    overdue = set()
+    for patient in demo.patients:
+        answered = [
+            dt.datetime.fromisoformat(r["authored"])
+            for upload in patient.uploads
+            for r in upload
+            if r["resourceType"] == "QuestionnaireResponse"
+        ]
+        for pathway_id in patient.enrolments:
+            pathway = PATHWAYS[pathway_id]
+            if pathway.schedule is None or not pathway.questionnaires:
+                continue
+            mine = [
+                dt.datetime.fromisoformat(r["authored"])
+                for upload in patient.uploads
+                for r in upload
+                if r.get("questionnaire", "").split("|")[0] in pathway.questionnaires
+            ]
+            assert len(mine) == len(answered), (patient.story, "answers go to this pathway")
+            newest = max(mine, default=None)
+            if overdue_due(pathway.schedule, newest, patient.began(), NOW) is not None:
+                overdue.add(patient.story)
+    stories = {p.story for p in demo.patients if "forfalt" in p.story}
+    assert len(stories) >= 2
+    assert overdue == stories
 
 
 def test_bundles_are_transactions_of_conditional_creates_for_the_patient(demo: Demo) -> None:
