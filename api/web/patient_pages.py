@@ -17,7 +17,7 @@ from api import patients as patients_api
 from api.auth import DbSession, Principal, audit
 from api.schemas import EnrolmentBody, number
 from api.web.charts import chart_data
-from api.web.i18n import parse_time
+from api.web.i18n import OSLO, parse_time
 from api.web.pages import Clinician, Form, WebRoute, language, render
 from fhir_adapters import FhirInputError, flatten_response, parse_resource
 from store.models import AuditEvent, Resource
@@ -120,8 +120,21 @@ def _enrolment_forms(session: Session, enrolments: list[dict[str, Any]]) -> list
             for name, t in pathway.thresholds.items()
             if t.tunable
         ]
-        forms.append({**enrolment, "fields": fields, "title": pathway.title})
+        since = parse_time(enrolment["enrolled_at"])
+        forms.append({**enrolment, "fields": fields, "title": pathway.title, "since": since})
     return forms
+
+
+def _enrol_choices(
+    session: Session, principal: Principal, enrolments: list[dict[str, Any]]
+) -> list[dict[str, str]]:
+    """The pathways in force this clinician may enrol the patient in (not enrolled yet)."""
+    enrolled = {e["pathway"] for e in enrolments if e["active"]}
+    return [
+        {"id": pid, "title": pathway.title}
+        for pid, pathway in sorted(current_pathways(session).items())
+        if pid not in enrolled and principal.may_see_pathway(pid)
+    ]
 
 
 def patient_page(
@@ -159,6 +172,7 @@ def patient_page(
         answers=answers,
         charts=charts,
         enrolments=_enrolment_forms(session, record["enrolments"]),
+        choices=_enrol_choices(session, principal, record["enrolments"]),
         audits=audits,
         **extra,
     )
@@ -181,20 +195,43 @@ def _number(text: str) -> Any:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+def _day_start(text: str) -> dt.datetime:
+    """A date input's ``YYYY-MM-DD`` as the start of that day on the Oslo clock."""
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date: give it as YYYY-MM-DD") from None
+    return dt.datetime.combine(day, dt.time(), tzinfo=OSLO)
+
+
+def _first_problem(exc: ValueError) -> str:
+    if isinstance(exc, ValidationError):
+        return str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+    return str(exc)
+
+
 @router.post("/patients/{patient_id}/enrolments")
 def save_thresholds(
     request: Request, patient_id: str, principal: Clinician, session: DbSession, form: Form
 ) -> Response:
-    """Set a patient's own thresholds through the API's enrolment function."""
+    """Enrol a patient, or set a patient's own thresholds, through the API's function."""
     thresholds = {
         key[2:]: _number(value)
         for key, value in form.items()
         if key.startswith("t.") and value.strip()
     }
+    began = form.get("enrolled_on", "").strip()
     try:
-        body = EnrolmentBody(pathway=form.get("pathway", ""), thresholds=thresholds)
-    except ValidationError:
-        raise HTTPException(422, detail="choose a pathway") from None
+        enrolled_at = _day_start(began) if began else None
+        body = EnrolmentBody(
+            pathway=form.get("pathway", ""), thresholds=thresholds, enrolled_at=enrolled_at
+        )
+    except ValueError as exc:
+        if not form.get("pathway"):
+            raise HTTPException(422, detail="choose a pathway") from None
+        # A date that is not a day, or one the API refuses (ahead, before 1900).
+        problems = [_first_problem(exc)]
+        return patient_page(request, principal, session, patient_id, 422, problems=problems)
     answer = patients_api.enrol(patient_id, body, principal, session)
     if answer.status_code == 422:
         problems = json.loads(bytes(answer.body))["problems"]

@@ -307,6 +307,36 @@ def test_thresholds_are_saved_within_bounds_and_refused_outside(anonymous: TestC
         assert row.thresholds == {"seizures_red": 5}
 
 
+def test_a_patient_is_enrolled_from_the_page_with_the_day_the_follow_up_began(
+    anonymous: TestClient,
+) -> None:
+    patient_id = _patient_with_answers_and_glucose()
+    signed_in(anonymous, ["epilepsy", "copd", "hypertension-home-bp"])
+    page = anonymous.get(f"/app/patients/{patient_id}").text
+    form = page[page.index('class="enrol"') : page.index('id="h-audit"')]
+    offered = re.findall(r'<option value="([^"]+)">', form)
+    assert offered == ["copd", "hypertension-home-bp"], offered
+
+    url = f"/app/patients/{patient_id}/enrolments"
+    for day, words in [("2099-01-01", "in the future"), ("1.3.2026", "not a date")]:
+        refused = anonymous.post(url, data={"pathway": "copd", "enrolled_on": day})
+        assert refused.status_code == 422 and words in refused.text, refused.text[-500:]
+    done = anonymous.post(url, data={"pathway": "copd", "enrolled_on": "2026-03-01"})
+    assert done.status_code == 303
+    page = anonymous.get(done.headers["location"]).text
+    assert "i oppfølging siden 01.03.2026" in page
+    assert '<option value="copd">' not in page, "enrolled: no longer offered"
+    with session_scope() as session:
+        row = session.exec(
+            select(Enrolment).where(
+                col(Enrolment.patient_id) == patient_id, col(Enrolment.pathway_id) == "copd"
+            )
+        ).one()
+        # Midnight on the Oslo clock (CET in March).
+        assert row.enrolled_at == dt.datetime(2026, 2, 28, 23, 0, tzinfo=dt.UTC)
+        assert row.thresholds == {}
+
+
 def test_new_items_reach_the_polling_endpoint(anonymous: TestClient) -> None:
     pathway = unique("poll")
     signed_in(anonymous, [pathway])
