@@ -67,14 +67,17 @@ def make_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         timezone="UTC",
         beat_schedule={
-            "resend-outbox": {
-                "task": "worker.tasks.resend_outbox",
-                "schedule": float(settings.outbox_resend_seconds),
-            },
-            "overdue-responses": {
-                "task": "worker.tasks.mark_overdue",
-                "schedule": float(settings.overdue_check_seconds),
-            },
+            name: {
+                "task": task,
+                "schedule": float(seconds),
+                # Each run does all the work there is, so a run that waited a whole interval
+                # (no worker up) is dropped, not piled up: the next tick does the same.
+                "options": {"expires": float(seconds)},
+            }
+            for name, task, seconds in [
+                ("resend-outbox", "worker.tasks.resend_outbox", settings.outbox_resend_seconds),
+                ("overdue-responses", "worker.tasks.mark_overdue", settings.overdue_check_seconds),
+            ]
         },
     )
     return app
