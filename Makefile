@@ -66,7 +66,7 @@ test-abuse: setup ## schemathesis, FHIR fuzzing and the authorization matrix (Po
 lint: setup ## ruff lint and format check
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
-typecheck: setup ## mypy (strict for triage/ and fhir_adapters/)
+typecheck: setup ## mypy, strict, over triage/ fhir_adapters/ api/ store/ worker/ seeds/
 	$(BIN)/mypy
 
 check-rules: setup ## check every pathway file in rules/ and the contract

@@ -69,14 +69,14 @@ def _secret_checked(name: str, command: Any) -> Any:
 
 def token_maker(hours: int | None = None) -> Any:
     """``(role, patient id) -> token``: clinicians and authors are granted every pathway."""
-    from api.auth import create_token
+    from api.auth import Role, create_token
     from store.settings import get_settings
 
-    def make(role: str, patient_id: str | None) -> str:
+    def make(role: Role, patient_id: str | None) -> str:
         pathways = None if role == "patient" else ["*"]
         return create_token(
             get_settings(), role=role, patient_id=patient_id, pathways=pathways, hours=hours
-        )  # type: ignore[arg-type]
+        )
 
     return make
 

@@ -121,7 +121,7 @@ def _upsert(
     principal: Principal,
     patient_id: str,
     pathway: str,
-    thresholds: dict,
+    thresholds: dict[str, Any],
     enrolled_at: dt.datetime | None,
 ) -> tuple[Enrolment, bool]:
     # UNIQUE (patient, pathway): a parallel enrolment loses the insert and updates instead.

@@ -112,7 +112,7 @@ def _pending_work() -> int:
         return int(session.exec(query).one())
 
 
-def wait_for_worklist(base: str, token: str, children: Children, seconds: float) -> dict:
+def wait_for_worklist(base: str, token: str, children: Children, seconds: float) -> dict[str, int]:
     """Until every upload is triaged and the worklist has items; returns the counts."""
     deadline = time.monotonic() + seconds
     counts: dict[str, int] = {}
@@ -129,7 +129,9 @@ def wait_for_worklist(base: str, token: str, children: Children, seconds: float)
     return counts
 
 
-def _banner(base: str, token: str, counts: dict, log_dir: Path, settings: Settings) -> None:
+def _banner(
+    base: str, token: str, counts: dict[str, int], log_dir: Path, settings: Settings
+) -> None:
     database = "a SQLite file" if settings.is_sqlite else "PostgreSQL"
     broker = "Redis" if settings.redis_url else "the filesystem broker"
     shown = ", ".join(f"{counts.get(level, 0)} {level}" for level in ("red", "yellow", "green"))
@@ -210,7 +212,13 @@ def run(args: argparse.Namespace) -> int:
             # demo's missing questionnaires should be on the worklist at once.
             from worker.periodic import mark_overdue
 
-            if flagged := mark_overdue():
+            try:
+                flagged = mark_overdue()
+            except Exception as exc:  # a demo nicety: the scheduler does it again in minutes
+                say(f"the first overdue check failed ({exc.__class__.__name__}); the scheduler")
+                say("  runs it again within OVERDUE_CHECK_SECONDS")
+                flagged = 0
+            if flagged:
                 say(f"{flagged} overdue questionnaire(s) flagged")
                 counts = wait_for_worklist(base, token, children, args.wait)
         _banner(base, token, counts, log_dir, settings)

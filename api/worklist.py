@@ -48,7 +48,7 @@ def read_worklist(
     for rank, count in session.exec(
         select(WorklistItem.sort_rank, func.count())
         .where(*conditions)
-        .group_by(WorklistItem.sort_rank)
+        .group_by(col(WorklistItem.sort_rank))
     ):
         counts[LEVEL_OF_RANK.get(rank, "yellow")] += count
     page = list(conditions)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,7 +22,7 @@ class DemoPatient:
     key: str
     story: str
     resource: dict[str, Any]
-    enrolments: dict[str, dict[str, float]] = field(default_factory=dict)
+    enrolments: dict[str, Mapping[str, float]] = field(default_factory=dict)
     uploads: list[list[dict[str, Any]]] = field(default_factory=list)
     expect: dict[str, str] = field(default_factory=dict)
 

@@ -89,7 +89,9 @@ def heart_patients(b: Builder) -> None:
         p.enrolments[hf] = own
         p.expect[hf] = level
 
-        def vitals(ident: str, at: dt.datetime, day: int, sys: int = bp, hr: int = pulse) -> list:
+        def vitals(
+            ident: str, at: dt.datetime, day: int, sys: int = bp, hr: int = pulse
+        ) -> list[dict[str, Any]]:
             return [
                 fhir.blood_pressure(
                     ident + "-bp", round(b.jitter(sys, 4)), round(b.jitter(72, 3)), at
@@ -109,16 +111,18 @@ def heart_patients(b: Builder) -> None:
         if level == "red":  # a thermometer reading: kept, and shown to staff as unrouted
             temp = fhir.reading(f"{p.key}-temp", "8310-5", 37.9, b.ago(0, 2), "Termometer")
             p.uploads.append([temp])
-    for story, level, sys, dia, latest, own in [
+    for story, level, sys, dia, latest, limits in [
         ("innenfor eget mål (skrøpelig, 145)", "green", 138, 80, None, {"home_systolic": 145}),
         ("for høyt i snitt", "yellow", 146, 91, None, {}),
         ("svært høyt i dag", "red", 150, 95, (186, 114), {}),
     ]:
         p = b.patient(f"høyt blodtrykk: {story}")
-        p.enrolments[ht] = own
+        p.enrolments[ht] = limits
         p.expect[ht] = level
 
-        def home_bp(ident: str, at: dt.datetime, day: int, s: int = sys, d: int = dia) -> dict:
+        def home_bp(
+            ident: str, at: dt.datetime, day: int, s: int = sys, d: int = dia
+        ) -> dict[str, Any]:
             return fhir.blood_pressure(ident, round(b.jitter(s, 5)), round(b.jitter(d, 4)), at)
 
         readings = b.daily(p, "bp", 10, 2, home_bp)

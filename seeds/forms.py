@@ -44,15 +44,21 @@ def _cat(scores: list[int], rescue: bool = False) -> dict[str, Any]:
     return answers | {"rescue-pack": rescue, "wants-contact": False}
 
 
+# A story, the level it promises, its forms (days ago, seizures or (seizures, side effects)),
+# and the patient's own thresholds.
+EpilepsyStory = tuple[str, str, list[tuple[int, int | tuple[int, str]]], dict[str, float]]
+
+
 def questionnaire_patients(b: Builder) -> None:
     ep = "epilepsy"
-    for story, level, forms, own in [
+    epilepsy: list[EpilepsyStory] = [
         ("4 anfall siden sist", "red", [(182, 0), (3, 4)], {}),
         ("ett anfall og plagsomme bivirkninger", "yellow", [(9, (1, "mild"))], {}),
         ("rolig periode", "green", [(190, 0), (5, 0)], {}),
         ("2 anfall, egen rødgrense 2", "red", [(2, 2)], {"seizures_red": 2}),
         ("siste skjema for sju måneder siden (forfalt)", "green", [(210, 0)], {}),
-    ]:
+    ]
+    for story, level, forms, own in epilepsy:
         p = b.patient(f"epilepsi: {story}")
         p.enrolments[ep] = own
         p.expect[ep] = level
@@ -60,7 +66,7 @@ def questionnaire_patients(b: Builder) -> None:
             n, side = answer if isinstance(answer, tuple) else (answer, "none")
             b.form(p, q.EPILEPSY, days, _epilepsy(n, side=side))
     wf = "wrist-fracture"
-    for story, level, forms in [
+    for story, level, sent in [
         ("gror fint", "green", [(15, _wrist(3, 6)), (1, _wrist(1, 8))]),
         ("nummenhet i fingrene", "yellow", [(2, _wrist(3, 6, numb=True))]),
         ("sårproblem med feber", "red", [(1, _wrist(5, 5, wound=True, fever=True))]),
@@ -68,10 +74,10 @@ def questionnaire_patients(b: Builder) -> None:
         p = b.patient(f"håndleddsbrudd: {story}")
         p.enrolments[wf] = {}
         p.expect[wf] = level
-        for days, answers in forms:
+        for days, answers in sent:
             b.form(p, q.WRIST, days, answers)
     dp = "depression-phq9"
-    for story, level, forms in [
+    for story, level, sent in [
         (
             "milde symptomer, så bedre",
             "green",
@@ -92,7 +98,7 @@ def questionnaire_patients(b: Builder) -> None:
         p = b.patient(f"depresjon: {story}")
         p.enrolments[dp] = {}
         p.expect[dp] = level
-        for days, answers in forms:
+        for days, answers in sent:
             b.form(p, q.PHQ9, days, answers)
 
 
@@ -114,10 +120,10 @@ def copd_patients(b: Builder) -> None:
         p.enrolments["copd"] = own
         p.expect["copd"] = level
 
-        def oximeter(ident: str, at: dt.datetime, day: int, base: float = spo2) -> dict:
+        def oximeter(ident: str, at: dt.datetime, day: int, base: float = spo2) -> dict[str, Any]:
             return fhir.reading(ident, "59408-5", b.jitter(base, 0.9), at, "Pulsoksymeter")
 
-        def pulse(ident: str, at: dt.datetime, day: int) -> dict:
+        def pulse(ident: str, at: dt.datetime, day: int) -> dict[str, Any]:
             return fhir.reading(ident, "8867-4", round(b.jitter(78, 6)), at, "Pulsoksymeter")
 
         readings = b.daily(p, "o2", 7, 2, oximeter) + b.daily(p, "hr", 7, 1, pulse)

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from store.ingest_checks import Context
 from store.ingest_prepare import Caller, Entry, Refused, prepare
@@ -180,7 +180,7 @@ def _store_resources(session: Session, entries: list[Entry], outbox_id: int | No
         insert_for(Resource)
         .values([_row(e, outbox_id) for e in ordered])
         .on_conflict_do_nothing(index_elements=["resource_type", "dedup_key"])
-        .returning(Resource.id)  # type: ignore[arg-type]
+        .returning(col(Resource.id))
     )
     stored = set(session.execute(statement).scalars())
     for entry in ordered:

@@ -60,7 +60,8 @@ def _prepare_item(
         return Refused.one(400, "required", "each entry needs a resource", f"{where}.resource")
     resource = item["resource"]
     rtype = resource.get("resourceType")
-    request = item.get("request") if isinstance(item.get("request"), dict) else {}
+    given = item.get("request")
+    request: dict[str, Any] = given if isinstance(given, dict) else {}
     if request.get("method") != "POST":
         return Refused.one(400, "not-supported", "only POST entries are accepted", where)
     if rtype not in INGESTED or str(request.get("url", "")).split("?")[0] != rtype:

@@ -87,7 +87,8 @@ class Context:
                 .order_by(Resource.received_at.desc())  # type: ignore[attr-defined]
             ).all()
             same = [body for body in rows if version and body.get("version") == version]
-            self._questionnaires[key] = (same or list(rows) or [None])[0]
+            found = same or list(rows)
+            self._questionnaires[key] = dict(found[0]) if found else None
         return self._questionnaires[key]
 
 

@@ -135,7 +135,7 @@ class TextFormatter(JsonFormatter):
         head = f"{when} {level:<7} {service} {data.pop('logger')}"
         request_id = data.pop("request_id", None)
         line = f"{head} [{request_id}] " if request_id else f"{head} "
-        line += data.pop("message")
+        line += str(data.pop("message"))
         stack = data.pop("stack", [])
         line += "".join(f" {key}={value}" for key, value in data.items())
         return line + "".join(f"\n    at {frame}" for frame in stack)

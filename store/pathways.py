@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from store.models import PathwayVersion
 from triage import Pathway, PathwayError, load_pathway_text, run_pathway_tests
@@ -45,7 +45,8 @@ def latest_rows(session: Session) -> list[PathwayVersion]:
     )
     query = select(PathwayVersion).join(
         newest,
-        (PathwayVersion.pathway_id == newest.c.pathway_id) & (PathwayVersion.version == newest.c.v),
+        (col(PathwayVersion.pathway_id) == newest.c.pathway_id)
+        & (col(PathwayVersion.version) == newest.c.v),
     )
     return list(session.exec(query.order_by(PathwayVersion.pathway_id)))
 
@@ -90,7 +91,7 @@ def version_row(
     query = select(PathwayVersion).where(PathwayVersion.pathway_id == pathway_id)
     if version is not None:
         query = query.where(PathwayVersion.version == version)
-    return session.exec(query.order_by(PathwayVersion.version.desc())).first()  # type: ignore[union-attr]
+    return session.exec(query.order_by(col(PathwayVersion.version).desc())).first()
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,6 @@ def reconfigure(settings: Settings) -> None:
     celery_app.conf.broker_transport_options = broker_options(settings)
     # app.pool is kombu's global pool for the old URL: closing it alone leaves a closed pool
     # registered, and the next publish fails ("Acquire on closed pool"). Reset them all.
-    pools.reset()
+    pools.reset()  # type: ignore[no-untyped-call]
     celery_app._pool = None
     celery_app.amqp._producer_pool = None

@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import func, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from fhir_adapters import flatten_response, observation_measurements, parse_resource
 from store.models import Reading, Resource
@@ -224,16 +225,15 @@ def future_responses(
     session: Session, pathway: Pathway, patient_id: str, now: dt.datetime
 ) -> list[dt.datetime]:
     """The times of the patient's responses to the pathway's forms dated in the future."""
-    return list(
-        session.exec(
-            select(Resource.data_time).where(
-                Resource.patient_id == patient_id,
-                Resource.resource_type == "QuestionnaireResponse",
-                Resource.canonical_url.in_(pathway.questionnaires),  # type: ignore[union-attr]
-                Resource.data_time > now + FUTURE_TOLERANCE,  # type: ignore[operator]
-            )
-        ).all()
-    )
+    times = session.exec(
+        select(Resource.data_time).where(
+            Resource.patient_id == patient_id,
+            Resource.resource_type == "QuestionnaireResponse",
+            col(Resource.canonical_url).in_(pathway.questionnaires),
+            col(Resource.data_time) > now + FUTURE_TOLERANCE,
+        )
+    ).all()
+    return [time for time in times if time is not None]
 
 
 def _future_response_reason(times: list[dt.datetime], language: str) -> dict[str, Any]:
@@ -284,17 +284,23 @@ def stored_measurements(
         ).all()
     )
     wanted = [
-        (Reading.code == code) & (Reading.time >= newest[code] - horizons[code])
+        (col(Reading.code) == code) & (col(Reading.time) >= newest[code] - horizons[code])
         if code in newest
-        else Reading.code == code  # only readings dated in the future: the engine flags them
+        else col(Reading.code) == code  # only readings dated in the future: the engine flags them
         for code in codes
     ]
     # Plain columns, not ORM objects: a CGM window is thousands of rows, and building an
     # ORM instance for each was most of a job's time.
     rows = session.execute(
-        select(Reading.code, Reading.panel, Reading.value, Reading.unit, Reading.time)
-        .where(Reading.patient_id == patient_id, or_(*wanted))
-        .order_by(Reading.time)  # type: ignore[arg-type]
+        sa.select(
+            col(Reading.code),
+            col(Reading.panel),
+            col(Reading.value),
+            col(Reading.unit),
+            col(Reading.time),
+        )
+        .where(col(Reading.patient_id) == patient_id, or_(*wanted))
+        .order_by(col(Reading.time))
     )
     return [
         Measurement(code=code, value=value, unit=unit, time=time, panel=panel)

@@ -8,8 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from typing import Any, cast
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import CursorResult, delete, func, update
 from sqlmodel import Session, col, select
 
 from store.db import session_scope
@@ -63,11 +64,12 @@ class Heartbeat:
         now = dt.datetime.now(dt.UTC)
         try:
             with session_scope() as session:
-                changed = session.execute(
+                result = session.execute(
                     update(WorkerHeartbeat)
                     .where(col(WorkerHeartbeat.name) == self.name)
                     .values(seen_at=now)
-                ).rowcount
+                )
+                changed = cast(CursorResult[Any], result).rowcount
                 if not changed:
                     session.add(
                         WorkerHeartbeat(name=self.name, started_at=started or now, seen_at=now)

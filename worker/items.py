@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from store.models import WorklistEvent, WorklistItem, new_id
 from triage import Level
-from triage.worklist import Change, OpenItem, on_problem, on_result, sort_rank
+from triage.worklist import Change, OpenItem, Status, on_problem, on_result, sort_rank
 
 ACTOR = "triage"  # the actor recorded for changes the worker makes
 
@@ -33,7 +33,7 @@ def _view(item: WorklistItem | None) -> OpenItem | None:
     if item is None:
         return None
     override = Level.parse(item.override_level) if item.override_level else None
-    status = "acknowledged" if item.status == "acknowledged" else "open"
+    status: Status = "acknowledged" if item.status == "acknowledged" else "open"
     return OpenItem(Level.parse(item.level), status, override)
 
 

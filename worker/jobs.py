@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from store.db import session_scope
 from store.logs import adopt_request_id
@@ -92,7 +92,7 @@ def _claim_pending(session: Session, outbox: Outbox) -> tuple[list[Outbox], list
         select(Outbox)
         .where(
             Outbox.patient_id == outbox.patient_id,
-            Outbox.id != outbox.id,  # type: ignore[arg-type]
+            col(Outbox.id) != outbox.id,
             Outbox.done_at == None,  # noqa: E711 (SQL, not Python)
             Outbox.failed == False,  # noqa: E712
         )

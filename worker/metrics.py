@@ -49,7 +49,7 @@ def serve(port: int) -> None:
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         # Without the folder, the pool's child processes keep their counts to themselves.
         log.warning("WORKER_METRICS_PORT without PROMETHEUS_MULTIPROC_DIR: only this process")

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy import and_, func, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from store.db import session_scope
 from store.models import Enrolment, Outbox, Resource, UTCDateTime, WorklistItem
@@ -51,21 +52,22 @@ def resend_outbox(
     if stale_after is None:
         stale_after = dt.timedelta(seconds=get_settings().outbox_stale_seconds)
     with session_scope() as session:
-        rows = session.exec(
+        found = session.exec(
             select(Outbox.id, Outbox.dispatched_at, Outbox.attempts)
             .where(
-                Outbox.done_at == None,  # noqa: E711 (SQL)
+                col(Outbox.done_at).is_(None),
                 or_(
                     and_(
-                        Outbox.dispatched_at == None,  # noqa: E711
-                        Outbox.created <= now - undispatched_after,
+                        col(Outbox.dispatched_at).is_(None),
+                        col(Outbox.created) <= now - undispatched_after,
                     ),
-                    Outbox.dispatched_at <= now - stale_after,  # type: ignore[operator]
+                    col(Outbox.dispatched_at) <= now - stale_after,
                 ),
             )
-            .order_by(Outbox.id)  # type: ignore[arg-type]
+            .order_by(col(Outbox.id))
             .limit(limit)
         ).all()
+    rows = [(oid, sent, attempts) for oid, sent, attempts in found if oid is not None]
     lost = [oid for oid, sent, attempts in rows if sent is not None and attempts >= MAX_RESENDS]
     ids = [oid for oid, _, _ in rows if oid not in set(lost)]
     for oid in lost:
@@ -112,9 +114,8 @@ def mark_overdue(now: dt.datetime | None = None) -> int:
         due = overdue_due(pathway.schedule, newest, enrolment.enrolled_at, now)
         if due is None:
             continue
-        done = with_conflict_retry(
-            lambda s, e=enrolment, p=pathway, d=due: _flag(s, e.patient_id, p, d, now)
-        )
+        flag = partial(_flag, patient_id=enrolment.patient_id, pathway=pathway, due=due, now=now)
+        done = with_conflict_retry(flag)
         flagged += int(done)
     if flagged:
         log.info("overdue: %d worklist item(s) flagged", flagged)
@@ -129,11 +130,11 @@ def _last_responses(session: Session, urls: set[str]) -> dict[tuple[str, str], d
         select(Resource.patient_id, Resource.canonical_url, when)
         .where(
             Resource.resource_type == "QuestionnaireResponse",
-            Resource.canonical_url.in_(urls),  # type: ignore[union-attr]
+            col(Resource.canonical_url).in_(urls),
         )
-        .group_by(Resource.patient_id, Resource.canonical_url)
+        .group_by(col(Resource.patient_id), col(Resource.canonical_url))
     ).all()
-    return {(patient_id, url): at for patient_id, url, at in rows}
+    return {(patient_id, url): at for patient_id, url, at in rows if patient_id and url is not None}
 
 
 def _flag(

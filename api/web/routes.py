@@ -5,7 +5,7 @@ same rules decide who sees what and the same audit records it."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 import jwt
@@ -17,7 +17,7 @@ from api import pathways as pathways_api
 from api import worklist as worklist_api
 from api.auth import DbSession, Principal, audit, decode_token
 from api.patients import staff_patient
-from api.schemas import NoteBody, OverrideBody
+from api.schemas import NoteBody, OverrideBody, StatusName
 from api.web import patient_pages
 from api.web.i18n import OSLO, Words, parse_time
 from api.web.pages import (
@@ -95,7 +95,11 @@ def _worklist(
     if status not in STATUSES:
         raise HTTPException(422, detail=f"unknown status {status!r}")
     body = worklist_api.read_worklist(
-        principal, session, pathway=pathway or None, status=status, limit=PAGE_SIZE
+        principal,
+        session,
+        pathway=pathway or None,
+        status=cast(StatusName, status),
+        limit=PAGE_SIZE,
     )
     now = dt.datetime.now(dt.UTC)
     words = Words(language(request))
@@ -174,7 +178,7 @@ def change_item(
         elif change == "resolve":
             worklist_api.resolve(item_id, principal, session, NoteBody(note=note))
         elif change == "override":
-            body = OverrideBody(level=field("level"), reason=field("reason"))
+            body = OverrideBody.model_validate({"level": field("level"), "reason": field("reason")})
             worklist_api.override(item_id, principal, session, body)
         elif change == "clear-override":
             worklist_api.clear_override(item_id, principal, session)

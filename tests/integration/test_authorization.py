@@ -278,8 +278,8 @@ def test_the_audit_table_has_no_write_route(client: TestClient) -> None:
 
 
 def write_calls(patient: str, item: str, pathway: str) -> dict[str, list[tuple[str, Any]]]:
-    """For each write route: (role, body) of the calls that exercise it. A dict body is
-    JSON (a form under /app), a str is sent as is."""
+    """For each write route ("METHOD path"): (role, body) of the calls that exercise it. A
+    dict body is JSON (a form under /app), a str is sent as is, None is no body."""
     fhir_patient = f"Patient/{patient}"
     bundle = {
         "resourceType": "Bundle",
@@ -292,10 +292,10 @@ def write_calls(patient: str, item: str, pathway: str) -> dict[str, list[tuple[s
         ],
     }
     return {
-        "/fhir": [("patient", bundle)],
-        "/fhir/Patient": [("clinician", fnr_patient(new_fnr()))],
-        "/fhir/Questionnaire": [("author", sample("Questionnaire-epilepsy-followup.json"))],
-        "/fhir/QuestionnaireResponse": [
+        "POST /fhir": [("patient", bundle)],
+        "POST /fhir/Patient": [("clinician", fnr_patient(new_fnr()))],
+        "POST /fhir/Questionnaire": [("author", sample("Questionnaire-epilepsy-followup.json"))],
+        "POST /fhir/QuestionnaireResponse": [
             (
                 "patient",
                 {
@@ -304,20 +304,26 @@ def write_calls(patient: str, item: str, pathway: str) -> dict[str, list[tuple[s
                 },
             )
         ],
-        "/fhir/Observation": [("patient", weight(fhir_patient, 12, ident=unique("obs")))],
-        "/api/worklist/{item_id}/acknowledge": [("clinician", {"note": "sett"})],
-        "/api/worklist/{item_id}/override": [("clinician", {"level": "yellow", "reason": "x"})],
-        "/api/worklist/{item_id}/resolve": [("clinician", {"note": "ferdig"})],
-        "/api/patients/{patient_id}/enrolments": [("clinician", {"pathway": pathway})],
-        "/api/pathways/{pathway_id}": [("author", pathway_text(pathway, version=2))],
-        "/app/login": [("web", {"token": "not-a-token"})],
-        "/app/logout": [("web", {})],
-        "/app/items/{item_id}/{change}": [
+        "POST /fhir/Observation": [("patient", weight(fhir_patient, 12, ident=unique("obs")))],
+        "POST /api/worklist/{item_id}/acknowledge": [("clinician", {"note": "sett"})],
+        "POST /api/worklist/{item_id}/override": [
+            ("clinician", {"level": "yellow", "reason": "x"})
+        ],
+        "DELETE /api/worklist/{item_id}/override": [("clinician", None)],
+        "POST /api/worklist/{item_id}/resolve": [("clinician", {"note": "ferdig"})],
+        "POST /api/patients/{patient_id}/enrolments": [("clinician", {"pathway": pathway})],
+        "PUT /api/pathways/{pathway_id}": [("author", pathway_text(pathway, version=2))],
+        "POST /app/login": [("web", {"token": "not-a-token"})],
+        "POST /app/logout": [("web", {})],
+        "POST /app/items/{item_id}/{change}": [
             ("web", {"level": "red", "reason": "x"}),
+            ("web", {}),
             ("web", {"note": "x"}),
         ],
-        "/app/patients/{patient_id}/identifier": [("web", {})],
-        "/app/patients/{patient_id}/enrolments": [("web", {"pathway": pathway, "t.pain_red": "6"})],
+        "POST /app/patients/{patient_id}/identifier": [("web", {})],
+        "POST /app/patients/{patient_id}/enrolments": [
+            ("web", {"pathway": pathway, "t.pain_red": "6"})
+        ],
     }
 
 
@@ -339,20 +345,20 @@ def test_no_write_route_changes_earlier_audit_rows(client: TestClient) -> None:
 
     calls = write_calls(patient, item, pathway)
     routes = {
-        p: m
+        f"{m} {p}"
         for m, p in all_routes(client.app.routes)  # type: ignore[attr-defined]
         if m in WRITES
     }
-    assert set(routes) == set(calls), "a new write route: add it to write_calls"
+    assert routes == set(calls), "a new write route: add it to write_calls"
     # The pages get an item of their own: the API's calls resolve the first one.
     values = {"patient_id": patient, "item_id": item, "pathway_id": pathway}
     web_values = {**values, "item_id": add_item(patient, unique("web"), "yellow")}
     web = TestClient(client.app, follow_redirects=False)  # type: ignore[arg-type]
     statuses: dict[str, list[int]] = {}
-    for path, specs in calls.items():
-        method = routes[path]
+    for route, specs in calls.items():
+        method, path = route.split(" ", 1)
         for n, (role, body) in enumerate(specs):
-            change = ("override", "acknowledge")[n % 2]
+            change = ("override", "clear-override", "acknowledge")[n % 3]
             if role == "web":
                 web.post("/app/login", data={"token": headers("clinician")["Authorization"][7:]})
                 url = path.format(**web_values, change=change)
