@@ -116,6 +116,30 @@ def enrol(
     return JSONResponse(enrolment_view(enrolment), status_code=201 if created else 200)
 
 
+@router.delete("/api/patients/{patient_id}/enrolments/{pathway_id}")
+def end_enrolment(
+    patient_id: str, pathway_id: str, principal: Staff, session: DbSession
+) -> dict[str, Any]:
+    """End a patient's follow-up in a pathway: no more overdue questionnaires, and the
+    patient's own thresholds no longer apply. The row, its thresholds and its history stay;
+    enrolling again starts a new follow-up from then."""
+    if not principal.may_see_pathway(pathway_id):
+        raise forbidden(f"pathway {pathway_id!r} is not granted to this token")
+    query = select(Enrolment).where(
+        col(Enrolment.patient_id) == patient_id, col(Enrolment.pathway_id) == pathway_id
+    )
+    row = session.exec(query.with_for_update()).first()
+    if row is None:
+        raise HTTPException(404, detail=f"the patient is not enrolled in {pathway_id!r}")
+    if not row.active:
+        raise HTTPException(409, detail=f"the follow-up in {pathway_id!r} has already ended")
+    row.active = False
+    session.add(row)
+    audit(session, principal, "enrolment.end", patient_id, target=pathway_id)
+    session.commit()
+    return enrolment_view(row)
+
+
 def _upsert(
     session: Session,
     principal: Principal,

@@ -210,6 +210,15 @@ def _first_problem(exc: ValueError) -> str:
     return str(exc)
 
 
+@router.post("/patients/{patient_id}/enrolments/{pathway_id}/end")
+def end_enrolment(
+    patient_id: str, pathway_id: str, principal: Clinician, session: DbSession
+) -> Response:
+    """End the patient's follow-up in a pathway, through the API's function."""
+    patients_api.end_enrolment(patient_id, pathway_id, principal, session)
+    return RedirectResponse(f"/app/patients/{patient_id}?saved=1", status_code=303)
+
+
 @router.post("/patients/{patient_id}/enrolments")
 def save_thresholds(
     request: Request, patient_id: str, principal: Clinician, session: DbSession, form: Form

@@ -152,6 +152,12 @@ POLICY: dict[str, Call] = {
     "POST /app/patients/{patient_id}/enrolments": Call(
         "/app/patients/{patient}/enrolments", GRANTED, form={"pathway": PATHWAY}
     ),
+    "DELETE /api/patients/{patient_id}/enrolments/{pathway_id}": Call(
+        f"/api/patients/{{patient}}/enrolments/{PATHWAY}", GRANTED
+    ),
+    "POST /app/patients/{patient_id}/enrolments/{pathway_id}/end": Call(
+        f"/app/patients/{{patient}}/enrolments/{PATHWAY}/end", GRANTED, form={}
+    ),
     "PUT /api/pathways/{pathway_id}": Call(
         "/api/pathways/{new_pathway}", frozenset({"author"}), yaml=True
     ),

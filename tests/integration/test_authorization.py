@@ -312,6 +312,7 @@ def write_calls(patient: str, item: str, pathway: str) -> dict[str, list[tuple[s
         "DELETE /api/worklist/{item_id}/override": [("clinician", None)],
         "POST /api/worklist/{item_id}/resolve": [("clinician", {"note": "ferdig"})],
         "POST /api/patients/{patient_id}/enrolments": [("clinician", {"pathway": pathway})],
+        "DELETE /api/patients/{patient_id}/enrolments/{pathway_id}": [("clinician", None)],
         "PUT /api/pathways/{pathway_id}": [("author", pathway_text(pathway, version=2))],
         "POST /app/login": [("web", {"token": "not-a-token"})],
         "POST /app/logout": [("web", {})],
@@ -324,6 +325,7 @@ def write_calls(patient: str, item: str, pathway: str) -> dict[str, list[tuple[s
         "POST /app/patients/{patient_id}/enrolments": [
             ("web", {"pathway": pathway, "t.pain_red": "6"})
         ],
+        "POST /app/patients/{patient_id}/enrolments/{pathway_id}/end": [("web", {})],
     }
 
 

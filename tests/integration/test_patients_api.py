@@ -138,6 +138,37 @@ def test_the_day_the_follow_up_began_is_kept_and_the_schedule_counts_from_it(
     assert dt.datetime.fromisoformat(moved.json()["enrolled_at"]) > began
 
 
+def test_an_ended_follow_up_is_not_flagged_overdue_and_can_start_again(
+    client: TestClient,
+) -> None:
+    patient = add_patient()
+    url = f"/api/patients/{patient}/enrolments"
+    began = (utcnow() - dt.timedelta(days=200)).replace(microsecond=0)
+    body = {"pathway": "epilepsy", "thresholds": {"seizures_red": 2}}
+    client.post(url, json={**body, "enrolled_at": began.isoformat()}, headers=headers())
+
+    refused = client.delete(f"{url}/epilepsy", headers=headers(pathways=["copd"]))
+    assert refused.status_code == 403, refused.text
+    ended = client.delete(f"{url}/epilepsy", headers=headers(subject="clinician:ender"))
+    assert ended.status_code == 200, ended.text
+    assert (ended.json()["active"], ended.json()["thresholds"]) == (False, {"seizures_red": 2})
+    assert client.delete(f"{url}/epilepsy", headers=headers()).status_code == 409
+    assert client.delete(f"{url}/copd", headers=headers()).status_code == 404
+    assert [(a.actor, a.target) for a in audits(patient, "enrolment.end")] == [
+        ("clinician:ender", "epilepsy")
+    ]
+
+    periodic.mark_overdue()  # 200 days without a form, but no longer followed up
+    with session_scope() as session:
+        items = session.exec(select(WorklistItem).where(WorklistItem.patient_id == patient)).all()
+        assert items == []
+
+    again = client.post(url, json=body, headers=headers())
+    assert again.status_code == 200, again.text
+    assert again.json()["active"] is True
+    assert dt.datetime.fromisoformat(again.json()["enrolled_at"]) > began, "a new follow-up"
+
+
 def test_parallel_enrolments_store_one_row(client: TestClient) -> None:
     patient = add_patient()
     url = f"/api/patients/{patient}/enrolments"

@@ -307,7 +307,7 @@ def test_thresholds_are_saved_within_bounds_and_refused_outside(anonymous: TestC
         assert row.thresholds == {"seizures_red": 5}
 
 
-def test_a_patient_is_enrolled_from_the_page_with_the_day_the_follow_up_began(
+def test_a_follow_up_is_begun_on_a_given_day_and_ended_from_the_page(
     anonymous: TestClient,
 ) -> None:
     patient_id = _patient_with_answers_and_glucose()
@@ -326,6 +326,12 @@ def test_a_patient_is_enrolled_from_the_page_with_the_day_the_follow_up_began(
     page = anonymous.get(done.headers["location"]).text
     assert "i oppfølging siden 01.03.2026" in page
     assert '<option value="copd">' not in page, "enrolled: no longer offered"
+    ended = anonymous.post(f"{url}/copd/end")
+    assert ended.status_code == 303
+    page = anonymous.get(ended.headers["location"]).text
+    assert "oppfølgingen er avsluttet" in page
+    assert '<option value="copd">' in page, "ended: can be enrolled again"
+    assert anonymous.post(f"{url}/copd/end").status_code == 409
     with session_scope() as session:
         row = session.exec(
             select(Enrolment).where(
@@ -334,7 +340,7 @@ def test_a_patient_is_enrolled_from_the_page_with_the_day_the_follow_up_began(
         ).one()
         # Midnight on the Oslo clock (CET in March).
         assert row.enrolled_at == dt.datetime(2026, 2, 28, 23, 0, tzinfo=dt.UTC)
-        assert row.thresholds == {}
+        assert (row.thresholds, row.active) == ({}, False)
 
 
 def test_new_items_reach_the_polling_endpoint(anonymous: TestClient) -> None:
