@@ -51,15 +51,22 @@ def _check(response: httpx.Response, what: str, ok: tuple[int, ...] = (200, 201)
     return response.json()
 
 
-def _post(client: httpx.Client, url: str, body: Any, token: str, **headers: str) -> httpx.Response:
+def _post(
+    client: httpx.Client,
+    url: str,
+    body: Any,
+    token: str,
+    content_type: str = FHIR_JSON,
+    **headers: str,
+) -> httpx.Response:
     """POST as a patient app should: a 503 (the database busy for a moment) or 429 is sent
-    again after the wait the service asks for; every post is a conditional create, so a
-    repeat stores nothing twice."""
+    again after the wait the service asks for; every post is a conditional create or an
+    update to the same state, so a repeat stores nothing twice."""
     for attempt in range(6):
         response = client.post(
             url,
             json=body,
-            headers={"Authorization": f"Bearer {token}", "Content-Type": FHIR_JSON, **headers},
+            headers={"Authorization": f"Bearer {token}", "Content-Type": content_type, **headers},
         )
         if response.status_code not in (429, 503) or attempt == 5:
             return response
@@ -102,15 +109,13 @@ def load_demo(
             patient_id = str(_check(response, f"Patient {patient.key}")["id"])
             report.patients[patient.key] = patient_id
             for pathway, thresholds in patient.enrolments.items():
-                response = client.post(
-                    f"/api/patients/{patient_id}/enrolments",
-                    json={
-                        "pathway": pathway,
-                        "thresholds": thresholds,
-                        "enrolled_at": patient.began().isoformat(),
-                    },
-                    headers={"Authorization": f"Bearer {clinician}"},
-                )
+                enrolment = {
+                    "pathway": pathway,
+                    "thresholds": thresholds,
+                    "enrolled_at": patient.began().isoformat(),
+                }
+                url = f"/api/patients/{patient_id}/enrolments"
+                response = _post(client, url, enrolment, clinician, "application/json")
                 _check(response, f"enrolment of {patient.key} in {pathway}")
                 report.enrolments += 1
         progress(f"{len(report.patients)} patients, {report.enrolments} enrolments")
