@@ -10,8 +10,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from api import shapes
 from api.auth import CurrentPrincipal, DbSession, Principal, Staff, audit, forbidden
 from api.schemas import EnrolmentBody, enrolment_view, iso, number, patient_brief, result_view
+from api.shapes import described
 from store.models import Enrolment, Outbox, Patient, Resource, TriageResult, WorklistItem, utcnow
 from store.pathways import compiled, version_row
 from triage import ThresholdError, check_patient_thresholds
@@ -81,7 +83,7 @@ def _enrolments(session: Session, patient_id: str) -> list[Enrolment]:
     return list(session.exec(query.order_by(col(Enrolment.pathway_id))))
 
 
-@router.get("/api/patients/{patient_id}/enrolments")
+@router.get("/api/patients/{patient_id}/enrolments", **described(shapes.Enrolments))
 def list_enrolments(patient_id: str, principal: Staff, session: DbSession) -> dict[str, Any]:
     """A patient's enrolments in the granted pathways; audited."""
     staff_patient(session, principal, patient_id)
@@ -91,7 +93,10 @@ def list_enrolments(patient_id: str, principal: Staff, session: DbSession) -> di
     return {"patient": patient_id, "enrolments": [enrolment_view(e) for e in enrolments]}
 
 
-@router.post("/api/patients/{patient_id}/enrolments")
+@router.post(
+    "/api/patients/{patient_id}/enrolments",
+    **described(shapes.Enrolment, (201, shapes.Enrolment, "a new enrolment")),
+)
 def enrol(
     patient_id: str, body: EnrolmentBody, principal: Staff, session: DbSession
 ) -> JSONResponse:
@@ -116,7 +121,7 @@ def enrol(
     return JSONResponse(enrolment_view(enrolment), status_code=201 if created else 200)
 
 
-@router.delete("/api/patients/{patient_id}/enrolments/{pathway_id}")
+@router.delete("/api/patients/{patient_id}/enrolments/{pathway_id}", **described(shapes.Enrolment))
 def end_enrolment(
     patient_id: str, pathway_id: str, principal: Staff, session: DbSession
 ) -> dict[str, Any]:
@@ -183,7 +188,10 @@ def _upsert(
     return row, False
 
 
-@router.get("/api/submissions/{resource_type}/{resource_id}/result")
+@router.get(
+    "/api/submissions/{resource_type}/{resource_id}/result",
+    **described(shapes.SubmissionResult, (202, shapes.Pending, "triage is not done yet")),
+)
 def submission_result(
     resource_type: str, resource_id: str, principal: CurrentPrincipal, session: DbSession
 ) -> JSONResponse:

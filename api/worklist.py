@@ -12,6 +12,7 @@ from fastapi import APIRouter, Body, HTTPException, Query
 from sqlalchemy import ColumnElement, and_, func, or_
 from sqlmodel import Session, col, select
 
+from api import shapes
 from api.auth import DbSession, Principal, Staff, audit, forbidden
 from api.schemas import (
     LEVEL_OF_RANK,
@@ -23,6 +24,7 @@ from api.schemas import (
     iso,
     item_view,
 )
+from api.shapes import described
 from store.models import Outbox, Patient, Resource, WorklistEvent, WorklistItem, utcnow
 from triage import Level
 from triage.worklist import sort_rank
@@ -32,7 +34,7 @@ router = APIRouter(tags=["worklist"])
 Cursor = tuple[int, dt.datetime | None, str]
 
 
-@router.get("/api/worklist")
+@router.get("/api/worklist", **described(shapes.Worklist))
 def read_worklist(
     principal: Staff,
     session: DbSession,
@@ -134,7 +136,7 @@ def _decode(cursor: str) -> Cursor:
     return rank, when, item_id
 
 
-@router.post("/api/worklist/{item_id}/acknowledge")
+@router.post("/api/worklist/{item_id}/acknowledge", **described(shapes.WorklistItem))
 def acknowledge(
     item_id: str, principal: Staff, session: DbSession, body: NoteBody | None = None
 ) -> dict[str, Any]:
@@ -147,7 +149,7 @@ def acknowledge(
     return _save(session, principal, item, "acknowledged", now, body)
 
 
-@router.post("/api/worklist/{item_id}/resolve")
+@router.post("/api/worklist/{item_id}/resolve", **described(shapes.WorklistItem))
 def resolve(
     item_id: str, principal: Staff, session: DbSession, body: NoteBody | None = None
 ) -> dict[str, Any]:
@@ -161,7 +163,7 @@ def resolve(
     return _save(session, principal, item, "resolved", now, body)
 
 
-@router.post("/api/worklist/{item_id}/override")
+@router.post("/api/worklist/{item_id}/override", **described(shapes.WorklistItem))
 def override(
     item_id: str,
     principal: Staff,
@@ -180,7 +182,7 @@ def override(
     return _save(session, principal, item, "override", now, None, level=body.level, **detail)
 
 
-@router.delete("/api/worklist/{item_id}/override")
+@router.delete("/api/worklist/{item_id}/override", **described(shapes.WorklistItem))
 def clear_override(item_id: str, principal: Staff, session: DbSession) -> dict[str, Any]:
     """Take a clinician's level back: the item is shown and sorted by the engine's level
     again. The history keeps the override that was cleared, and who cleared it."""

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from tests.conftest import ROOT, Service
+from tests.documented import assert_documented
 from tests.e2e.situations import bundle, number
 from tests.integration.fhir_helpers import bearer, fnr_patient, new_fnr, sample
 from triage import load_pathway
@@ -56,6 +57,7 @@ def _enrol(client: TestClient, patient_id: str, pathway: str, thresholds: dict[s
         f"/api/patients/{patient_id}/enrolments", json=body, headers=bearer("clinician")
     )
     assert answer.status_code == 201, answer.text
+    assert_documented("POST", "/api/patients/{patient_id}/enrolments", answer)
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +98,7 @@ def worklist(client: TestClient) -> list[dict[str, Any]]:
     while True:
         answer = client.get("/api/worklist", params=params, headers=bearer("clinician"))
         assert answer.status_code == 200, answer.text
+        assert_documented("GET", "/api/worklist", answer)
         page = answer.json()
         items += page["items"]
         if not page["next"]:
@@ -195,6 +198,7 @@ def test_the_contract_samples_reach_the_worklist_with_levels_and_reasons(
     qr = posted["QuestionnaireResponse-epilepsy-red.json"]
     answer = client.get(f"/api/submissions/QuestionnaireResponse/{qr}/result", headers=me)
     assert answer.status_code == 200, answer.text
+    assert_documented("GET", "/api/submissions/{resource_type}/{resource_id}/result", answer)
     (result,) = answer.json()["results"]
     many = next(rule for rule in PATHWAYS_BY_ID["epilepsy"].rules if rule.id == "many-seizures")
     assert (result["pathway"], result["level"]) == ("epilepsy", "red")

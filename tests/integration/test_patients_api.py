@@ -24,6 +24,7 @@ from store.models import (
 )
 from store.pathways import publish
 from tests.conftest import Service
+from tests.documented import assert_documented
 from tests.integration.api_rows import (
     NOW,
     add_item,
@@ -151,6 +152,7 @@ def test_an_ended_follow_up_is_not_flagged_overdue_and_can_start_again(
     assert refused.status_code == 403, refused.text
     ended = client.delete(f"{url}/epilepsy", headers=headers(subject="clinician:ender"))
     assert ended.status_code == 200, ended.text
+    assert_documented("DELETE", "/api/patients/{patient_id}/enrolments/{pathway_id}", ended)
     assert (ended.json()["active"], ended.json()["thresholds"]) == (False, {"seizures_red": 2})
     assert client.delete(f"{url}/epilepsy", headers=headers()).status_code == 409
     assert client.delete(f"{url}/copd", headers=headers()).status_code == 404
@@ -262,6 +264,8 @@ def test_the_patient_reads_pending_then_the_result_and_message(client: TestClien
     own = headers("patient", patient_id=patient)
     pending = client.get(url, headers=own)
     assert (pending.status_code, pending.json()) == (202, {"status": "pending"})
+    route = "/api/submissions/{resource_type}/{resource_id}/result"
+    assert_documented("GET", route, pending)
 
     add_result(patient, pathway, "red", outbox_id=outbox_id, version=3)
     with session_scope() as session:
@@ -271,6 +275,7 @@ def test_the_patient_reads_pending_then_the_result_and_message(client: TestClien
         session.add(outbox)
     done = client.get(url, headers=own)
     assert done.status_code == 200, done.text
+    assert_documented("GET", route, done)
     assert done.json() == {
         "status": "done",
         "results": [

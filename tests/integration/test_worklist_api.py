@@ -14,6 +14,7 @@ from api.app import create_app
 from store.db import session_scope
 from store.models import AuditEvent, WorklistEvent, WorklistItem
 from tests.conftest import Service
+from tests.documented import assert_documented
 from tests.integration.api_rows import FNR, NOW, add_item, add_patient, headers, unique
 
 
@@ -189,6 +190,7 @@ def test_override_sits_beside_the_engine_level_and_drives_the_order(client: Test
         headers=headers(subject="clinician:doctor-2"),
     )
     assert response.status_code == 200, response.text
+    assert_documented("POST", "/api/worklist/{item_id}/override", response)
     view = response.json()
     assert (view["level"], view["engine_level"]) == ("yellow", "red")
     assert view["override"]["reason"] == "Kjent mønster, stabil"
@@ -227,6 +229,7 @@ def test_an_override_can_be_cleared_and_the_engine_level_rules_again(client: Tes
 
     cleared = client.delete(url, headers=headers(subject="clinician:nurse-3"))
     assert cleared.status_code == 200, cleared.text
+    assert_documented("DELETE", "/api/worklist/{item_id}/override", cleared)
     view = cleared.json()
     assert (view["level"], view["engine_level"], view["override"]) == ("red", "red", None)
     listed = client.get("/api/worklist", params={"pathway": pathway}, headers=headers()).json()

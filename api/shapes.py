@@ -1,0 +1,103 @@
+"""The JSON the clinicians' API and the patient app's result call answer with, as OpenAPI
+schemas: what a client developer reads in ``/docs``, and what the schemathesis run checks
+every answer against. The routes build plain dicts (``api/schemas.py``); these models only
+describe them, so a field added there and forgotten here shows as undocumented, never lost.
+Times are ISO 8601 strings with an offset."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from api.schemas import LevelName, StatusName
+
+
+class PatientBrief(BaseModel):
+    id: str
+    identifier: str | None = Field(description="system|value, the national id")
+    name: str | None
+
+
+class Who(BaseModel):
+    by: str
+    at: str | None
+
+
+class Override(BaseModel):
+    level: LevelName
+    reason: str | None
+    by: str | None
+    at: str | None
+
+
+class Action(BaseModel):
+    consultation: str | None = Field(description="digital, phone, video or physical")
+    within: str | None = Field(description="ISO 8601 duration, such as P3D")
+    due: str | None
+
+
+class WorklistItem(BaseModel):
+    id: str
+    patient: PatientBrief
+    pathway: str
+    level: LevelName = Field(description="the level the item is shown and sorted by")
+    engine_level: LevelName
+    override: Override | None
+    status: StatusName
+    kind: Literal["triage", "overdue", "failed"]
+    reasons: list[dict[str, Any]]
+    action: Action
+    source: list[dict[str, str]]
+    ruleset: dict[str, Any] | None
+    data_time: str | None
+    created: str | None
+    updated: str | None
+    acknowledged: Who | None
+    resolved: Who | None
+    note: str | None
+
+
+class Worklist(BaseModel):
+    items: list[WorklistItem]
+    counts: dict[str, int] = Field(description="open items per level, over every page")
+    next: str | None = Field(description="the cursor of the next page, or null")
+
+
+class Enrolment(BaseModel):
+    patient: str
+    pathway: str
+    thresholds: dict[str, float]
+    active: bool
+    enrolled_at: str | None
+    enrolled_by: str | None
+
+
+class Enrolments(BaseModel):
+    patient: str
+    enrolments: list[Enrolment]
+
+
+class SubmissionLevel(BaseModel):
+    pathway: str
+    level: LevelName
+    patient_message: str | None
+    version: int
+
+
+class SubmissionResult(BaseModel):
+    status: Literal["done", "failed"]
+    results: list[SubmissionLevel]
+    message: str | None = Field(default=None, description="when triage failed: for the patient")
+
+
+class Pending(BaseModel):
+    status: Literal["pending"]
+
+
+def described(model: type[BaseModel], *more: tuple[int, type[BaseModel], str]) -> dict[str, Any]:
+    """Route arguments that document the answer without filtering it at run time."""
+    responses: dict[int | str, dict[str, Any]] = {200: {"model": model}}
+    for status, extra, text in more:
+        responses[status] = {"model": extra, "description": text}
+    return {"response_model": None, "responses": responses}
