@@ -130,10 +130,7 @@ def end_enrolment(
     enrolling again starts a new follow-up from then."""
     if not principal.may_see_pathway(pathway_id):
         raise forbidden(f"pathway {pathway_id!r} is not granted to this token")
-    query = select(Enrolment).where(
-        col(Enrolment.patient_id) == patient_id, col(Enrolment.pathway_id) == pathway_id
-    )
-    row = session.exec(query.with_for_update()).first()
+    row = _locked_enrolment(session, patient_id, pathway_id)
     if row is None:
         raise HTTPException(404, detail=f"the patient is not enrolled in {pathway_id!r}")
     if not row.active:
@@ -145,6 +142,14 @@ def end_enrolment(
     return enrolment_view(row)
 
 
+def _locked_enrolment(session: Session, patient_id: str, pathway: str) -> Enrolment | None:
+    """The patient's enrolment in the pathway, locked for this transaction (PostgreSQL)."""
+    query = select(Enrolment).where(
+        col(Enrolment.patient_id) == patient_id, col(Enrolment.pathway_id) == pathway
+    )
+    return session.exec(query.with_for_update()).first()
+
+
 def _upsert(
     session: Session,
     principal: Principal,
@@ -154,13 +159,7 @@ def _upsert(
     enrolled_at: dt.datetime | None,
 ) -> tuple[Enrolment, bool]:
     # UNIQUE (patient, pathway): a parallel enrolment loses the insert and updates instead.
-    def existing() -> Enrolment | None:
-        query = select(Enrolment).where(
-            col(Enrolment.patient_id) == patient_id, col(Enrolment.pathway_id) == pathway
-        )
-        return session.exec(query.with_for_update()).first()
-
-    row = existing()
+    row = _locked_enrolment(session, patient_id, pathway)
     if row is None:
         try:
             with session.begin_nested():
@@ -174,7 +173,7 @@ def _upsert(
                 session.add(row)
             return row, True
         except IntegrityError:
-            row = existing()
+            row = _locked_enrolment(session, patient_id, pathway)
             assert row is not None
     # New thresholds do not restart the schedule: the follow-up began when it began, unless
     # the caller says otherwise or the enrolment had ended and starts again now.
