@@ -48,7 +48,7 @@ def _granted(principal: Principal, rows: list[Any]) -> list[Any]:
     return [row for row in rows if principal.may_see_pathway(row.pathway_id)]
 
 
-@router.get("/api/patients/{patient_id}")
+@router.get("/api/patients/{patient_id}", **described(shapes.PatientRecord))
 def read_patient(patient_id: str, principal: Staff, session: DbSession) -> dict[str, Any]:
     """A patient's record and enrolments (granted pathways); the read is audited."""
     patient = staff_patient(session, principal, patient_id)
@@ -63,7 +63,7 @@ def read_patient(patient_id: str, principal: Staff, session: DbSession) -> dict[
     }
 
 
-@router.get("/api/patients/{patient_id}/triage")
+@router.get("/api/patients/{patient_id}/triage", **described(shapes.TriageHistory))
 def triage_history(patient_id: str, principal: Staff, session: DbSession) -> dict[str, Any]:
     """Every triage result of a patient, newest first, with reasons and ruleset; audited."""
     staff_patient(session, principal, patient_id)

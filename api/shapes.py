@@ -78,6 +78,62 @@ class Enrolments(BaseModel):
     enrolments: list[Enrolment]
 
 
+class PatientRecord(PatientBrief):
+    created: str | None
+    enrolments: list[Enrolment] = Field(description="in the pathways granted to the caller")
+    resource: dict[str, Any] = Field(description="the FHIR Patient as stored")
+
+
+class Ruleset(BaseModel):
+    pathway: str
+    version: int
+    sha256: str
+
+
+class TriageResult(BaseModel):
+    id: str
+    pathway: str
+    level: LevelName
+    reasons: list[dict[str, Any]]
+    action: dict[str, Any] | None
+    patient_message: str | None
+    thresholds: dict[str, Any] = Field(description="every threshold in force, by name")
+    patient_thresholds: list[Any] = Field(description="the names set for this patient")
+    ruleset: Ruleset
+    source: list[dict[str, str]]
+    data_time: str | None
+    created: str | None
+
+
+class TriageHistory(BaseModel):
+    patient: str
+    results: list[TriageResult] = Field(description="newest first")
+
+
+class UnroutedUpload(BaseModel):
+    resourceType: str
+    id: str
+    patient: str | None
+    questionnaire: str | None
+    data_time: str | None
+    received: str | None
+    location: str
+
+
+class FailedUpload(BaseModel):
+    outbox: int
+    patient: str | None
+    resources: list[str]
+    attempts: int
+    error: str | None = Field(description="the exception's type, never patient data")
+    created: str | None
+
+
+class Unrouted(BaseModel):
+    unrouted: list[UnroutedUpload] = Field(description="accepted data no pathway reads")
+    failed: list[FailedUpload] = Field(description="uploads triage gave up on")
+
+
 class SubmissionLevel(BaseModel):
     pathway: str
     level: LevelName

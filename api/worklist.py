@@ -242,7 +242,7 @@ def _save(
     return item_view(item, patient)
 
 
-@router.get("/api/unrouted")
+@router.get("/api/unrouted", **described(shapes.Unrouted))
 def unrouted(
     principal: Staff, session: DbSession, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> dict[str, Any]:

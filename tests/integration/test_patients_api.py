@@ -61,6 +61,7 @@ def test_triage_history_is_newest_first_with_ruleset_and_only_granted_pathways(
     reader = headers(pathways=[mine], subject="clinician:hist")
     response = client.get(f"/api/patients/{patient}/triage", headers=reader)
     assert response.status_code == 200, response.text
+    assert_documented("GET", "/api/patients/{patient_id}/triage", response)
     results = response.json()["results"]
     assert [r["id"] for r in results] == [new, old]
     assert results[0]["ruleset"] == {"pathway": mine, "version": 2, "sha256": "cd" * 32}
@@ -75,6 +76,7 @@ def test_patient_record_for_granted_staff_is_audited(client: TestClient) -> None
     add_item(patient, pathway, "yellow")
     response = client.get(f"/api/patients/{patient}", headers=headers(pathways=[pathway]))
     assert response.status_code == 200, response.text
+    assert_documented("GET", "/api/patients/{patient_id}", response)
     assert response.json()["name"] == "Ola Testmann"
     assert len(audits(patient, "patient.read")) == 1
     assert (
@@ -298,7 +300,9 @@ def test_unrouted_and_failed_uploads_are_shown_to_staff(client: TestClient) -> N
         resource.routed = False
         outbox.failed, outbox.attempts, outbox.last_error = True, 5, "OperationalError"
         session.add_all([resource, outbox])
-    body = client.get("/api/unrouted", headers=headers()).json()
+    answer = client.get("/api/unrouted", headers=headers())
+    assert_documented("GET", "/api/unrouted", answer)
+    body = answer.json()
     assert resource_id in [r["id"] for r in body["unrouted"]]
     failed = [f for f in body["failed"] if f["outbox"] == outbox_id]
     assert failed == [
