@@ -25,6 +25,13 @@ from kombu import pools
 
 from store.db import dispose_engine
 from store.settings import Settings, get_settings
+from worker.broker import TRANSPORT
+
+
+def broker_transport(settings: Settings) -> str | None:
+    """Our filesystem transport for the embedded default (``worker/broker.py``); for Redis,
+    the transport its URL names."""
+    return None if settings.redis_url else TRANSPORT
 
 
 def broker_options(settings: Settings) -> dict[str, Any]:
@@ -54,6 +61,7 @@ def broker_options(settings: Settings) -> dict[str, Any]:
 def make_celery(settings: Settings) -> Celery:
     app = Celery("triage", broker=settings.broker_url, include=["worker.tasks"])
     app.conf.update(
+        broker_transport=broker_transport(settings),
         task_serializer="json",
         accept_content=["json"],
         result_backend=None,
@@ -154,6 +162,7 @@ def reconfigure(settings: Settings) -> None:
     """Point the already-built app at another broker (tests switch between the embedded
     default and Redis in one process); cached connections and producers are dropped."""
     celery_app.conf.broker_url = settings.broker_url
+    celery_app.conf.broker_transport = broker_transport(settings)
     celery_app.conf.broker_transport_options = broker_options(settings)
     # app.pool is kombu's global pool for the old URL: closing it alone leaves a closed pool
     # registered, and the next publish fails ("Acquire on closed pool"). Reset them all.

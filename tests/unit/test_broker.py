@@ -1,0 +1,108 @@
+"""The embedded broker under a producer and a consumer at full speed: every message arrives
+whole. kombu's own filesystem transport let a consumer take a message file before its bytes
+were written, and the Celery worker stopped on the empty file (JSONDecodeError)."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kombu import Connection
+
+from store.settings import Settings
+from worker.app import broker_options, broker_transport
+
+MESSAGES = 400
+BODY = "x" * 200_000  # a large write widens the window a consumer could fall into
+
+
+def _connection(folder: Path, transport: Any) -> Connection:
+    settings = Settings(environment="development", redis_url=None, broker_dir=folder)
+    return Connection(
+        "filesystem://", transport=transport, transport_options=broker_options(settings)
+    )
+
+
+def _name() -> str:
+    # kombu keeps declared queues per transport class for the whole process: a fresh name
+    # makes each test declare its own in its own folder.
+    return f"race{uuid.uuid4().hex}"
+
+
+def _race(folder: Path, transport: Any) -> list[Any]:
+    """Publish and consume at once; returns what the consumer got, or the error it met."""
+    got: list[Any] = []
+    name = _name()
+
+    def consume() -> None:
+        with _connection(folder, transport) as connection:
+            queue = connection.SimpleQueue(name)
+            try:
+                while len(got) < MESSAGES:
+                    message = queue.get(timeout=30)
+                    got.append(message.payload)
+                    message.ack()
+            except Exception as exc:  # the failure under test, reported to the assertion
+                got.append(exc)
+            finally:
+                queue.close()
+
+    consumer = threading.Thread(target=consume)
+    consumer.start()
+    with _connection(folder, transport) as connection:
+        queue = connection.SimpleQueue(name)
+        for n in range(MESSAGES):
+            queue.put({"n": n, "body": BODY})
+        queue.close()
+    consumer.join(timeout=120)
+    return got
+
+
+def test_a_consumer_never_takes_a_half_written_message(tmp_path: Path) -> None:
+    transport = broker_transport(Settings(environment="development", redis_url=None))
+    assert transport is not None
+    got = _race(tmp_path, transport)
+    errors = [item for item in got if isinstance(item, Exception)]
+    assert not errors, errors[:1]
+    assert sorted(item["n"] for item in got) == list(range(MESSAGES))
+    assert all(item["body"] == BODY for item in got)
+    assert not list((tmp_path / "queue").glob("*.part")), "no partial file left behind"
+
+
+@pytest.mark.parametrize(
+    ("transport", "module", "visible"),
+    [
+        ("worker.broker:Transport", "worker.broker", False),
+        ("filesystem", "kombu.transport.filesystem", True),
+    ],
+    ids=["ours", "kombu's"],
+)
+def test_while_a_message_is_written_no_consumer_can_see_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, transport: str, module: str, visible: bool
+) -> None:
+    """The moment the message's bytes are made, what a consumer listing the queue would take.
+    kombu's own transport has already created the (empty) file; ours has not."""
+    seen: list[list[str]] = []
+    real = importlib.import_module(module).dumps
+    name = _name()
+
+    def dumps(payload: Any) -> Any:
+        seen.append(sorted(p.name for p in (tmp_path / "queue").glob(f"*.{name}.msg")))
+        return real(payload)
+
+    monkeypatch.setattr(f"{module}.dumps", dumps)
+    with _connection(tmp_path, transport) as connection:
+        queue = connection.SimpleQueue(name)
+        queue.put({"n": 1})
+        assert queue.get(timeout=5).payload == {"n": 1}
+        queue.close()
+    assert len(seen) >= 2 and any(seen) is visible, seen  # the exchange table, the message
+
+
+@pytest.mark.parametrize("redis_url", ["redis://127.0.0.1:6379/0"])
+def test_redis_keeps_its_own_transport(redis_url: str) -> None:
+    assert broker_transport(Settings(environment="development", redis_url=redis_url)) is None
