@@ -1,20 +1,24 @@
-"""FHIR routes: create (single resources and Bundles), read by id, search, metadata."""
+"""FHIR routes: create (single resources and Bundles), correct (PUT), read by id, history,
+search, metadata."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from api.auth import Author, CurrentPrincipal, Principal, Staff
 from api.errors import FHIR_JSON, simple_outcome
 from api.fhir_read import router as read_router
+from api.patients import staff_patient
 from fhir_adapters import parse_json
 from store.db import get_engine
 from store.ingest import Caller, Entry, ingest
 from store.ingest_bundle import ingest_bundle
+from store.ingest_correct import CORRECTABLE, correct
+from store.ingest_prepare import INGESTED
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 
@@ -42,7 +46,10 @@ def _request_id(request: Request) -> str | None:
 
 def _not_json(request: Request) -> JSONResponse | None:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype and ctype not in _JSON_TYPES and not ctype.endswith("+json"):
+    if not ctype:
+        # Without a type nobody knows what the bytes are; guessing has hidden mistakes.
+        return simple_outcome(415, "send FHIR JSON with Content-Type: application/fhir+json")
+    if ctype not in _JSON_TYPES and not ctype.endswith("+json"):
         return simple_outcome(415, f"send FHIR JSON (application/fhir+json), not {ctype}")
     return None
 
@@ -66,14 +73,56 @@ def _create(request: Request, body: bytes, principal: Principal, rtype: str) -> 
     return _stored(entry)
 
 
-def _stored(entry: Entry) -> JSONResponse:
-    headers = {"Location": f"/fhir/{entry.rtype}/{entry.id}", "ETag": 'W/"1"'}
-    last = (entry.body.get("meta") or {}).get("lastUpdated")
-    if last:
-        headers["Last-Modified"] = str(last)
-    return JSONResponse(
-        entry.body, status_code=201 if entry.created else 200, media_type=FHIR_JSON, headers=headers
-    )
+def _stored(entry: Entry, status: int | None = None) -> JSONResponse:
+    meta = entry.body.get("meta") or {}
+    version = str(meta.get("versionId") or "1")
+    headers = {
+        "Location": f"/fhir/{entry.rtype}/{entry.id}",
+        "Content-Location": f"/fhir/{entry.rtype}/{entry.id}/_history/{version}",
+        "ETag": f'W/"{version}"',
+    }
+    if meta.get("lastUpdated"):
+        headers["Last-Modified"] = str(meta["lastUpdated"])
+    if status is None:
+        status = 201 if entry.created else 200
+    return JSONResponse(entry.body, status_code=status, media_type=FHIR_JSON, headers=headers)
+
+
+def _put(
+    request: Request,
+    body: bytes,
+    principal: Principal,
+    rtype: str,
+    resource_id: str | None = None,
+    identifier: str | None = None,
+) -> JSONResponse:
+    if rtype not in CORRECTABLE:
+        if rtype in INGESTED:
+            text = f"{rtype} is not corrected by PUT here; PUT takes {', '.join(CORRECTABLE)}"
+            return simple_outcome(405, text)
+        return simple_outcome(404, f"{rtype} is not a type this server stores")
+    refused = _not_json(request)
+    if refused is not None:
+        return refused
+    raw = parse_json(body)
+    with Session(get_engine(), expire_on_commit=False) as session:
+
+        def granted(patient_id: str) -> None:
+            if principal.is_staff:  # staff correct only patients of their pathways
+                staff_patient(session, principal, patient_id)
+
+        done = correct(
+            session,
+            raw,
+            rtype,
+            _caller(principal),
+            resource_id=resource_id,
+            identifier=identifier,
+            if_match=request.headers.get("if-match"),
+            request_id=_request_id(request),
+            authorize=granted,
+        )
+    return _stored(done.entry, done.status)
 
 
 @router.post("")
@@ -112,6 +161,29 @@ def post_questionnaire_response(
 def post_observation(request: Request, body: RawBody, principal: CurrentPrincipal) -> Any:
     """A home-device reading; stored, then triaged asynchronously."""
     return _create(request, body, principal, "Observation")
+
+
+@router.put("/{rtype}/{resource_id}")
+def put_resource(
+    rtype: str, resource_id: str, request: Request, body: RawBody, principal: CurrentPrincipal
+) -> Any:
+    """A correction: the next version of a stored resource (``entered-in-error`` withdraws it)."""
+    return _put(request, body, principal, rtype, resource_id=resource_id)
+
+
+@router.put("/{rtype}")
+def put_by_identifier(
+    rtype: str,
+    request: Request,
+    body: RawBody,
+    principal: CurrentPrincipal,
+    identifier: Annotated[str | None, Query(max_length=1000)] = None,
+) -> Any:
+    """A correction of the resource with ``identifier=SYSTEM|VALUE`` (created if none)."""
+    if rtype in CORRECTABLE and not identifier:
+        text = f"name the {rtype} to correct: PUT /fhir/{rtype}/{{id}} or ?identifier=SYSTEM|VALUE"
+        return simple_outcome(400, text, "identifier")
+    return _put(request, body, principal, rtype, identifier=identifier)
 
 
 router.include_router(read_router)

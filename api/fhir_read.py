@@ -1,4 +1,5 @@
-"""FHIR reads: metadata, a resource by id, Patient by identifier, Questionnaire by url.
+"""FHIR reads: metadata, a resource by id, its versions (``_history``), Patient by
+identifier, Questionnaire by url.
 
 A patient reads only their own data (anything else is ``403``, whether it exists or not);
 staff read answers and readings only of patients in a pathway granted to them, and every
@@ -7,21 +8,23 @@ read of patient data by staff is recorded with :func:`api.auth.audit`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from sqlmodel import select
+from sqlmodel import Session, col, select
 
-from api.auth import CurrentPrincipal, DbSession, Staff, audit, forbidden
+from api.auth import CurrentPrincipal, DbSession, Principal, Staff, audit, forbidden
 from api.errors import FHIR_JSON, simple_outcome
 from api.patients import staff_patient
-from store.models import Patient, Resource, utcnow
+from store.models import Patient, Resource, ResourceVersion, utcnow
 
 router = APIRouter()
 
 READABLE = ("QuestionnaireResponse", "Observation", "Questionnaire")
 _SEARCH_LIMIT = 100
+HISTORY_PAGE = 50
+HISTORY_MAX = 100
 
 
 def _fhir(body: dict[str, Any]) -> JSONResponse:
@@ -49,7 +52,13 @@ def _searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
 def metadata() -> JSONResponse:
     """The CapabilityStatement: FHIR R4 (4.0.1), the types and interactions supported."""
     create_read = [{"code": "create"}, {"code": "read"}]
-    types = [
+    versioned = [
+        *create_read,
+        {"code": "update"},
+        {"code": "vread"},
+        {"code": "history-instance"},
+    ]
+    types: list[dict[str, Any]] = [
         {
             "type": "Patient",
             "interaction": [*create_read, {"code": "search-type"}],
@@ -58,12 +67,22 @@ def metadata() -> JSONResponse:
         },
         {
             "type": "Questionnaire",
-            "interaction": [*create_read, {"code": "search-type"}],
+            "interaction": [*versioned, {"code": "search-type"}],
+            "versioning": "versioned-update",
             "conditionalCreate": True,
+            "conditionalUpdate": True,
             "searchParam": [{"name": "url", "type": "uri"}],
         },
-        {"type": "QuestionnaireResponse", "interaction": create_read, "conditionalCreate": True},
-        {"type": "Observation", "interaction": create_read, "conditionalCreate": True},
+    ]
+    types += [
+        {
+            "type": rtype,
+            "interaction": versioned,
+            "versioning": "versioned-update",
+            "conditionalCreate": True,
+            "conditionalUpdate": True,
+        }
+        for rtype in ("QuestionnaireResponse", "Observation")
     ]
     return _fhir(
         {
@@ -130,11 +149,10 @@ def search_questionnaire(
     return _fhir(_searchset(found))
 
 
-@router.get("/{rtype}/{resource_id}")
-def read_resource(
-    rtype: str, resource_id: str, principal: CurrentPrincipal, session: DbSession
-) -> Any:
-    """A stored resource by id: a patient only their own; staff reads are audited."""
+def _readable(
+    session: Session, principal: Principal, rtype: str, resource_id: str
+) -> Resource | JSONResponse:
+    """The stored resource if this caller may read it (audited for staff), else the answer."""
     if rtype not in READABLE:
         return simple_outcome(404, f"{rtype} is not a type this server reads")
     row = session.get(Resource, resource_id)
@@ -147,6 +165,107 @@ def read_resource(
         return simple_outcome(404, f"{rtype}/{resource_id} is not known")
     if principal.is_staff and row.patient_id:
         staff_patient(session, principal, row.patient_id)  # 403 outside granted pathways
+    return row
+
+
+@router.get("/{rtype}/{resource_id}/_history")
+def history(
+    rtype: str,
+    resource_id: str,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    count: Annotated[int, Query(alias="_count", ge=1, le=HISTORY_MAX)] = HISTORY_PAGE,
+    page: Annotated[int, Query(alias="_page", ge=1, le=100_000)] = 1,
+) -> Any:
+    """Every version of a resource, newest first, as a ``history`` Bundle (``_count`` a
+    page, ``_page`` which one; ``link`` next/previous)."""
+    row = _readable(session, principal, rtype, resource_id)
+    if isinstance(row, JSONResponse):
+        return row
+    versions = _versions(session, row)
+    shown = versions[(page - 1) * count : page * count]
+    base = f"/fhir/{rtype}/{resource_id}/_history?_count={count}"
+    links = [{"relation": "self", "url": f"{base}&_page={page}"}]
+    if page * count < len(versions):
+        links.append({"relation": "next", "url": f"{base}&_page={page + 1}"})
+    if page > 1:
+        links.append({"relation": "previous", "url": f"{base}&_page={page - 1}"})
+    if principal.is_staff and row.patient_id:
+        audit(session, principal, "history", row.patient_id, target=f"{rtype}/{row.id}")
+        session.commit()
+    return _fhir(
+        {
+            "resourceType": "Bundle",
+            "type": "history",
+            "timestamp": utcnow().isoformat(),
+            "total": len(versions),
+            "link": links,
+            "entry": [_history_entry(rtype, resource_id, body) for body in shown],
+        }
+    )
+
+
+@router.get("/{rtype}/{resource_id}/_history/{version_id}")
+def read_version(
+    rtype: str, resource_id: str, version_id: str, principal: CurrentPrincipal, session: DbSession
+) -> Any:
+    """One version of a resource (vread)."""
+    row = _readable(session, principal, rtype, resource_id)
+    if isinstance(row, JSONResponse):
+        return row
+    found = [b for b in _versions(session, row) if _version_of(b) == version_id]
+    if not found:
+        return simple_outcome(404, f"{rtype}/{resource_id} has no version {version_id}")
+    if principal.is_staff and row.patient_id:
+        target = f"{rtype}/{row.id}/_history/{version_id}"
+        audit(session, principal, "read", row.patient_id, target=target)
+        session.commit()
+    headers = {"ETag": f'W/"{version_id}"'}
+    return JSONResponse(found[0], media_type=FHIR_JSON, headers=headers)
+
+
+def _versions(session: Session, row: Resource) -> list[dict[str, Any]]:
+    """Every version's body, the current one first."""
+    earlier = session.exec(
+        select(ResourceVersion.body)
+        .where(ResourceVersion.resource_id == row.id)
+        .order_by(col(ResourceVersion.version_id).desc())
+    ).all()
+    return [row.body, *(dict(body) for body in earlier)]
+
+
+def _version_of(body: dict[str, Any]) -> str:
+    return str((body.get("meta") or {}).get("versionId") or "1")
+
+
+def _history_entry(rtype: str, resource_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    version = _version_of(body)
+    first = version == "1"
+    return {
+        "fullUrl": f"{rtype}/{resource_id}",
+        "resource": body,
+        "request": {
+            "method": "POST" if first else "PUT",
+            "url": rtype if first else f"{rtype}/{resource_id}",
+        },
+        "response": {
+            "status": "201 Created" if first else "200 OK",
+            "etag": f'W/"{version}"',
+            "lastModified": (body.get("meta") or {}).get("lastUpdated"),
+        },
+    }
+
+
+@router.get("/{rtype}/{resource_id}")
+def read_resource(
+    rtype: str, resource_id: str, principal: CurrentPrincipal, session: DbSession
+) -> Any:
+    """A stored resource by id (its current version): a patient only their own; staff
+    reads are audited."""
+    row = _readable(session, principal, rtype, resource_id)
+    if isinstance(row, JSONResponse):
+        return row
+    if principal.is_staff and row.patient_id:
         audit(session, principal, "read", row.patient_id, target=f"{rtype}/{row.id}")
         session.commit()
-    return _fhir(row.body)
+    return JSONResponse(row.body, media_type=FHIR_JSON, headers={"ETag": f'W/"{row.version_id}"'})

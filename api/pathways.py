@@ -11,6 +11,7 @@ from sqlmodel import col, select
 
 from api.auth import Author, DbSession, Staff, forbidden
 from api.schemas import iso, number
+from store.ingest import dispatch_after_commit
 from store.models import PathwayVersion
 from store.pathways import PublishRefused, compiled, latest_rows, publish, version_row
 from triage import Pathway
@@ -112,6 +113,7 @@ async def yaml_text(request: Request) -> str:
 @router.put("/api/pathways/{pathway_id}")
 def put_pathway(
     pathway_id: str,
+    request: Request,
     principal: Author,
     session: DbSession,
     text: Annotated[str, Depends(yaml_text)],
@@ -120,7 +122,7 @@ def put_pathway(
     if not principal.may_see_pathway(pathway_id):
         raise forbidden(f"pathway {pathway_id!r} is not granted to this token")
     try:
-        row, created = publish(session, text, by=principal.subject, expected_id=pathway_id)
+        published = publish(session, text, by=principal.subject, expected_id=pathway_id)
         session.commit()
     except PublishRefused as exc:
         session.rollback()
@@ -131,7 +133,11 @@ def put_pathway(
         return _refused(
             409, [f"{pathway_id}.yaml:1:1: this version was just published by someone else"]
         )
-    return JSONResponse(_summary(row), status_code=201 if created else 200)
+    # Committed: the patients on this pathway are judged again with it, within a minute
+    # (what is not handed over now, the periodic re-send hands over).
+    dispatch_after_commit(published.rejudge, getattr(request.state, "request_id", None))
+    body = {**_summary(published.row), "rejudging": len(published.rejudge)}
+    return JSONResponse(body, status_code=201 if published.created else 200)
 
 
 def _refused(status: int, problems: list[str]) -> JSONResponse:

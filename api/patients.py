@@ -65,12 +65,16 @@ def read_patient(patient_id: str, principal: Staff, session: DbSession) -> dict[
 
 @router.get("/api/patients/{patient_id}/triage", **described(shapes.TriageHistory))
 def triage_history(patient_id: str, principal: Staff, session: DbSession) -> dict[str, Any]:
-    """Every triage result of a patient, newest first, with reasons and ruleset; audited."""
+    """Every triage result of a patient, newest data first, with reasons and ruleset; audited."""
     staff_patient(session, principal, patient_id)
     query = (
         select(TriageResult)
         .where(col(TriageResult.patient_id) == patient_id)
-        .order_by(col(TriageResult.created).desc(), col(TriageResult.id).desc())
+        .order_by(
+            col(TriageResult.data_time).desc(),
+            col(TriageResult.created).desc(),
+            col(TriageResult.id).desc(),
+        )
     )
     results = _granted(principal, list(session.exec(query)))
     audit(session, principal, "triage.read", patient_id, results=[r.id for r in results])
@@ -209,14 +213,18 @@ def submission_result(
     outbox = session.get(Outbox, resource.outbox_id) if resource.outbox_id is not None else None
     if outbox is None or (outbox.done_at is None and not outbox.failed):
         return JSONResponse({"status": "pending"}, status_code=202)
+    # The judgement of this upload as of its own time, of its current version.
     rows = session.exec(
         select(TriageResult)
         .where(
-            col(TriageResult.outbox_id) == outbox.id,
+            col(TriageResult.resource_id) == resource.id,
+            col(TriageResult.resource_version) == resource.version_id,
             col(TriageResult.patient_id) == resource.patient_id,
         )
-        .order_by(col(TriageResult.pathway_id))
+        .order_by(col(TriageResult.pathway_id), col(TriageResult.created).desc())
     ).all()
+    newest = {row.pathway_id: row for row in reversed(rows)}  # one per pathway, the newest
+    rows = [newest[pathway] for pathway in sorted(newest)]
     if principal.is_staff:
         rows = _granted(principal, list(rows))
         audit(session, principal, "submission.read", resource.patient_id, target=resource.id)

@@ -117,12 +117,26 @@ def item_view(item: WorklistItem, patient: Patient) -> dict[str, Any]:
         },
         "source": item.sources,
         "ruleset": item.ruleset,
+        "newest": newest_view(item.newest),
         "data_time": iso(item.data_time),
         "created": iso(item.created),
         "updated": iso(item.updated),
         "acknowledged": _who(item.acknowledged_by, item.acknowledged_at),
         "resolved": _who(item.resolved_by, item.resolved_at),
         "note": item.note,
+    }
+
+
+def newest_view(newest: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The result of the item's newest data, shown beside the level the item holds."""
+    if newest is None:
+        return None
+    return {
+        "level": newest["level"],
+        "at": newest["at"],
+        "result": newest.get("result"),
+        "reasons": newest.get("reasons", []),
+        "undecided": newest.get("undecided", []),
     }
 
 
@@ -137,13 +151,20 @@ def result_view(row: TriageResult) -> dict[str, Any]:
         "id": row.id,
         "pathway": row.pathway_id,
         "level": row.level,
+        "kind": row.kind,
         "reasons": result.get("reasons", []),
+        "undecided": result.get("undecided", []),
         "action": result.get("action"),
         "patient_message": result.get("patient_message"),
         "thresholds": result.get("thresholds", {}),
         "patient_thresholds": result.get("patient_thresholds", []),
         "ruleset": {"pathway": row.pathway_id, "version": row.version, "sha256": row.sha256},
         "source": row.sources,
+        "upload": (
+            {"id": row.resource_id, "version": row.resource_version}
+            if row.resource_id is not None
+            else None
+        ),
         "data_time": iso(row.data_time),
         "created": iso(row.created),
     }

@@ -37,19 +37,30 @@ class Action(BaseModel):
     due: str | None
 
 
+class Newest(BaseModel):
+    level: LevelName = Field(description="the level of the item's newest data")
+    at: str = Field(description="the time of that data")
+    result: str | None
+    reasons: list[dict[str, Any]]
+    undecided: list[dict[str, Any]] = Field(description="rules it could not decide")
+
+
 class WorklistItem(BaseModel):
     id: str
     patient: PatientBrief
     pathway: str
     level: LevelName = Field(description="the level the item is shown and sorted by")
-    engine_level: LevelName
+    engine_level: LevelName = Field(
+        description="the worst level since the item opened; it never falls by itself"
+    )
     override: Override | None
     status: StatusName
-    kind: Literal["triage", "overdue", "failed"]
-    reasons: list[dict[str, Any]]
+    kind: Literal["triage", "overdue", "failed", "unread-form"]
+    reasons: list[dict[str, Any]] = Field(description="each with the time of its data (at)")
     action: Action
     source: list[dict[str, str]]
     ruleset: dict[str, Any] | None
+    newest: Newest | None = Field(description="the result of the newest data, beside the level")
     data_time: str | None
     created: str | None
     updated: str | None
@@ -90,24 +101,35 @@ class Ruleset(BaseModel):
     sha256: str
 
 
+class Upload(BaseModel):
+    id: str
+    version: int | None
+
+
 class TriageResult(BaseModel):
     id: str
     pathway: str
     level: LevelName
+    kind: Literal["upload", "rejudge", "withdrawn"] = Field(
+        description="an upload judged as of its own time, the newest data judged again with "
+        "a new pathway version, or what was left after data was withdrawn"
+    )
     reasons: list[dict[str, Any]]
+    undecided: list[dict[str, Any]] = Field(description="rules left unknown by missing data")
     action: dict[str, Any] | None
     patient_message: str | None
     thresholds: dict[str, Any] = Field(description="every threshold in force, by name")
     patient_thresholds: list[Any] = Field(description="the names set for this patient")
     ruleset: Ruleset
     source: list[dict[str, str]]
-    data_time: str | None
+    upload: Upload | None = Field(description="the upload judged (for kind upload)")
+    data_time: str | None = Field(description="the time the data was judged as of")
     created: str | None
 
 
 class TriageHistory(BaseModel):
     patient: str
-    results: list[TriageResult] = Field(description="newest first")
+    results: list[TriageResult] = Field(description="newest data first")
 
 
 class UnroutedUpload(BaseModel):

@@ -3,9 +3,19 @@
 Choices:
 
 - One Measurement per value: a plain ``valueQuantity`` gives one with ``code`` = the
-  observation's first coding (``"system|code"``); each component with a value gives one
-  with the component's first coding as ``code`` and the observation's as ``panel``.
-  Every coding is kept in :attr:`ObservationData.codes` so that routing may match any.
+  observation's first coding (``"system|code"``) and its other codings as ``alt_codes``;
+  each component with a value gives one with the component's first coding as ``code``
+  (the others as ``alt_codes``) and the observation's first coding as ``panel`` (the
+  others as ``alt_panels``). A device may code a value in SNOMED CT first and LOINC
+  second, and routing looks at every coding (``Measurement.codes``, ``.panels``); the
+  first codings stay ``code``/``panel`` so that stored data keeps its meaning. The
+  observation's codings are also in :attr:`ObservationData.codes`.
+- :attr:`ObservationData.locations` gives, parallel to the measurements, the FHIRPath of
+  each one's ``valueQuantity`` (``Observation.component[1].valueQuantity``), so that a
+  later check can name the exact field.
+- :func:`plausibility_problems`: a value no body can show (:mod:`triage.plausibility`),
+  one ``error`` issue each, located at its ``valueQuantity.value``. Not raised here: the
+  caller refuses the upload with them, while reading stored data must not fail.
 - What arrived but is no reading becomes a ``warning`` issue in ``not_readings``, never a
   silent nothing: a ``cancelled`` or ``entered-in-error`` observation (no measurements at
   all), a component or observation with ``dataAbsentReason`` or without a value.
@@ -31,10 +41,17 @@ from fhir.resources.R4B.observation import Observation, ObservationComponent
 from fhir.resources.R4B.quantity import Quantity
 
 from fhir_adapters.outcome import FhirInputError, OutcomeIssue
+from triage.plausibility import implausible
 from triage.readings import Measurement
 from triage.units import UnitError, normalize_unit
 
-__all__ = ["LOCAL_TZ", "UCUM", "ObservationData", "observation_measurements"]
+__all__ = [
+    "LOCAL_TZ",
+    "UCUM",
+    "ObservationData",
+    "observation_measurements",
+    "plausibility_problems",
+]
 
 UCUM = "http://unitsofmeasure.org"
 LOCAL_TZ = ZoneInfo("Europe/Oslo")
@@ -62,6 +79,8 @@ class ObservationData:
     status: str = ""
     code: str = ""  # the first coding, "system|code"
     codes: list[str] = field(default_factory=list)  # every coding, in order
+    # Parallel to measurements: where each one's valueQuantity is, as a FHIRPath.
+    locations: list[str] = field(default_factory=list)
 
 
 def observation_measurements(obs: Observation) -> ObservationData:
@@ -74,24 +93,75 @@ def observation_measurements(obs: Observation) -> ObservationData:
 
     time = _effective_time(obs)
     measurements: list[Measurement] = []
+    locations: list[str] = []
     notes: list[OutcomeIssue] = []
     components = obs.component or []
     value = _quantity(obs, "Observation")
     if value is not None:
         number, unit = _number_and_unit(value, "Observation.valueQuantity")
-        measurements.append(Measurement(codes[0], number, unit, time))
+        measurements.append(Measurement(codes[0], number, unit, time, alt_codes=_others(codes)))
+        locations.append("Observation.valueQuantity")
     elif not components:
         notes.append(_absent(obs.dataAbsentReason, "Observation"))
     for index, component in enumerate(components):
         where = f"Observation.component[{index}]"
-        part_code = _codes(component.code, f"{where}.code")[0]
+        part_codes = _codes(component.code, f"{where}.code")
         quantity = _quantity(component, where)
         if quantity is None:
             notes.append(_absent(component.dataAbsentReason, where))
             continue
         number, unit = _number_and_unit(quantity, f"{where}.valueQuantity")
-        measurements.append(Measurement(part_code, number, unit, time, panel=codes[0]))
-    return ObservationData(measurements, notes, status, codes[0], codes)
+        measurements.append(
+            Measurement(
+                part_codes[0],
+                number,
+                unit,
+                time,
+                panel=codes[0],
+                alt_codes=_others(part_codes),
+                alt_panels=_others(codes),
+            )
+        )
+        locations.append(f"{where}.valueQuantity")
+    return ObservationData(measurements, notes, status, codes[0], codes, locations)
+
+
+def plausibility_problems(data: ObservationData, raw: dict[str, Any]) -> list[OutcomeIssue]:
+    """One ``error`` issue (code ``value``) per measurement of ``data`` that no body can
+    show, located at its value (``Observation.component[1].valueQuantity.value``).
+
+    ``raw`` is the Observation's JSON; it locates the values only when ``data`` carries no
+    :attr:`~ObservationData.locations` (built by hand, not by observation_measurements).
+    """
+    places = data.locations if len(data.locations) == len(data.measurements) else []
+    if not places:
+        places = _quantity_places(raw)
+    issues: list[OutcomeIssue] = []
+    for index, measurement in enumerate(data.measurements):
+        problem = implausible(measurement.codes, measurement.value, measurement.unit)
+        if problem is None:
+            continue
+        where = f"{places[index]}.value" if index < len(places) else "Observation"
+        issues.append(OutcomeIssue("error", "value", problem, where))
+    return issues
+
+
+def _quantity_places(raw: dict[str, Any]) -> list[str]:
+    """Where each valueQuantity is, in observation_measurements' order."""
+    out: list[str] = []
+    holders = [(raw, "Observation")]
+    components = raw.get("component") if isinstance(raw, dict) else None
+    if isinstance(components, list):
+        holders += [(c, f"Observation.component[{i}]") for i, c in enumerate(components)]
+    for holder, where in holders:
+        if isinstance(holder, dict) and isinstance(holder.get("valueQuantity"), dict):
+            out.append(f"{where}.valueQuantity")
+    return out
+
+
+def _others(codes: list[str]) -> tuple[str, ...]:
+    """The codings after the first, each once (a device may repeat one)."""
+    return tuple(code for code in dict.fromkeys(codes[1:]) if code != codes[0])
 
 
 def _codes(concept: CodeableConcept | None, where: str) -> list[str]:

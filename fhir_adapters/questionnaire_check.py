@@ -7,12 +7,15 @@ the location of the response item or answer:
 - every ``linkId`` in the response exists in the Questionnaire;
 - an answer's ``value[x]`` fits the item's ``type`` (``integer`` -> ``valueInteger``,
   ``choice`` -> ``valueCoding``, ``open-choice`` -> ``valueCoding`` or ``valueString``, ...);
-  ``group`` and ``display`` items take no answers; several answers need ``repeats``;
+  ``group`` and ``display`` items take no answers;
 - a ``choice`` answer is one of the item's ``answerOption`` codings (by code, and by system
   when both give one); options held in a ValueSet are not expanded here;
 - a ``required`` item is answered when the response is ``completed``. An item with
   ``enableWhen`` is skipped (it may rightly be hidden), and so are the children of a group
   the response does not contain.
+
+An item answered more than once is :func:`repeated_answers`' business, which works with
+or without a Questionnaire; the caller runs both checks, so neither reports it twice.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 
 from fhir_adapters.outcome import OutcomeIssue
 
-__all__ = ["check_against_questionnaire"]
+__all__ = ["check_against_questionnaire", "questionnaire_items", "repeated_answers"]
 
 _VALUES: dict[str, tuple[str, ...]] = {
     "boolean": ("valueBoolean",),
@@ -120,10 +123,6 @@ def _walk(
             continue
         present.add(link)
         answers = node.get("answer") or []
-        if len(answers) > 1 and not spec.repeats:
-            issues.append(
-                OutcomeIssue("error", "structure", f"{link} takes one answer", f"{where}.answer")
-            )
         for j, answer in enumerate(answers):
             at = f"{where}.answer[{j}]"
             _answer(answer, spec, at, issues, answered)
@@ -196,3 +195,70 @@ def _required(
             )
         if item.link_id in present:  # children count only where their parent was given
             _required(item.children, answered, present, issues, where)
+
+
+def questionnaire_items(questionnaire: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """``linkId -> item`` of a raw Questionnaire, at any depth (the first item of a linkId
+    wins); empty for None or for a Questionnaire without items."""
+    out: dict[str, dict[str, Any]] = {}
+    stack = [questionnaire] if isinstance(questionnaire, dict) else []
+    while stack:
+        node = stack.pop()
+        link = node.get("linkId")
+        if isinstance(link, str):
+            out.setdefault(link, node)
+        children = node.get("item")
+        if isinstance(children, list):
+            stack.extend(c for c in reversed(children) if isinstance(c, dict))
+    return out
+
+
+def repeated_answers(
+    response: dict[str, Any],
+    questionnaire: dict[str, Any] | None,
+    root: str = "QuestionnaireResponse",
+) -> list[OutcomeIssue]:
+    """Items of ``response`` answered more than once, in document order.
+
+    A linkId twice among the siblings of one item list, or an item with several
+    ``answer`` elements, is an ``error`` issue (code ``structure``) at the second
+    occurrence (``QuestionnaireResponse.item[3]``, ``QuestionnaireResponse.item[2].answer[1]``),
+    unless ``questionnaire`` marks that item ``repeats: true``. Without a Questionnaire no
+    item repeats.
+    """
+    items = questionnaire_items(questionnaire)
+    repeating = {link for link, item in items.items() if item.get("repeats") is True}
+    issues: list[OutcomeIssue] = []
+    _repeats(response.get("item"), root, repeating, issues)
+    return issues
+
+
+def _repeats(nodes: Any, path: str, repeating: set[str], issues: list[OutcomeIssue]) -> None:
+    if not isinstance(nodes, list):
+        return
+    seen: set[str] = set()
+    for i, node in enumerate(nodes):
+        if not isinstance(node, dict):
+            continue
+        where = f"{path}.item[{i}]"
+        link = node.get("linkId")
+        link = link if isinstance(link, str) else ""
+        if link in seen and link not in repeating:
+            text = (
+                f"the item {link!r} is given more than once among its siblings: send it once, "
+                "or mark it repeats: true in the Questionnaire"
+            )
+            issues.append(OutcomeIssue("error", "structure", text, where))
+        seen.add(link)
+        answers = node.get("answer")
+        answers = answers if isinstance(answers, list) else []
+        if len(answers) > 1 and link not in repeating:
+            text = (
+                f"the item {link!r} has {len(answers)} answers: send one answer, or mark the "
+                "item repeats: true in the Questionnaire"
+            )
+            issues.append(OutcomeIssue("error", "structure", text, f"{where}.answer[1]"))
+        for j, answer in enumerate(answers):
+            if isinstance(answer, dict):
+                _repeats(answer.get("item"), f"{where}.answer[{j}]", repeating, issues)
+        _repeats(node.get("item"), where, repeating, issues)

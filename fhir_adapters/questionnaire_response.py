@@ -1,9 +1,16 @@
 """A QuestionnaireResponse as the rule engine reads it: ``linkId -> value``.
 
-The engine's ``{answer: LINKID}`` input is "the first answer to the item with that linkId,
-found at any depth". :func:`flatten_response` walks the items in document order (an item,
-then the items nested in its answers, then its child items) and keeps, per linkId, the
-first answer that has a value. An item without an answer adds nothing: absent, not None.
+The engine's ``{answer: LINKID}`` input is "the answer to the item with that linkId, found
+at any depth". :func:`flatten_response` walks the items in document order (an item's
+answers, each followed by the items nested in it, then the item's child items) and
+collects, per linkId, every answer that has a value. One value gives that value; several
+(an item marked ``repeats``, or a child of a repeating group given several times) give a
+``tuple`` of them in document order, never just the first: the engine decides what
+several answers mean (the highest score, any true, "answered N times"). An item answered
+more than once where the Questionnaire does not allow it is refused on arrival
+(:func:`~fhir_adapters.questionnaire_check.repeated_answers`), so a tuple here is an
+answer the patient was allowed to give. An item without an answer adds nothing: absent,
+not None.
 
 Answer types and the values they give:
 
@@ -39,6 +46,7 @@ from fhir.resources.R4B.questionnaireresponse import (
 
 __all__ = [
     "AnswerValue",
+    "FlatAnswer",
     "answer_value",
     "flatten_response",
     "response_questionnaire_url",
@@ -46,26 +54,33 @@ __all__ = [
 ]
 
 AnswerValue: TypeAlias = int | decimal.Decimal | bool | str | dt.date | dt.datetime
+# One answer, or several in document order (see the module doc).
+FlatAnswer: TypeAlias = AnswerValue | tuple[AnswerValue, ...]
+# What flatten_response's walk visits: an item, or one answer with its item's linkId.
+_Node: TypeAlias = QuestionnaireResponseItem | tuple[str | None, QuestionnaireResponseItemAnswer]
 
 
-def flatten_response(qr: QuestionnaireResponse) -> dict[str, AnswerValue]:
-    """``linkId -> first answer value`` over the items at any depth (see the module doc)."""
-    out: dict[str, AnswerValue] = {}
-    # An explicit stack, reversed on push, keeps document order without recursion.
-    stack: list[QuestionnaireResponseItem] = list(reversed(qr.item or []))
+def flatten_response(qr: QuestionnaireResponse) -> dict[str, FlatAnswer]:
+    """``linkId -> answer value`` (a tuple when several) at any depth (see the module doc)."""
+    found: dict[str, list[AnswerValue]] = {}
+    # An explicit stack, reversed on push, keeps document order without recursion: an
+    # item stands for its answers then its children, an answer for its value then its items.
+    stack: list[_Node] = list(reversed(qr.item or []))
     while stack:
-        item = stack.pop()
-        link = item.linkId
-        children: list[QuestionnaireResponseItem] = []
-        for answer in item.answer or []:
-            if link is not None and link not in out:
-                value = answer_value(answer)
-                if value is not None:
-                    out[link] = value
-            children.extend(answer.item or [])
-        children.extend(item.item or [])
+        node = stack.pop()
+        if isinstance(node, tuple):
+            link, answer = node
+            value = answer_value(answer)
+            if link is not None and value is not None:
+                found.setdefault(link, []).append(value)
+            stack.extend(reversed(answer.item or []))
+            continue
+        children: list[_Node] = [(node.linkId, answer) for answer in node.answer or []]
+        children.extend(node.item or [])
         stack.extend(reversed(children))
-    return out
+    return {
+        link: values[0] if len(values) == 1 else tuple(values) for link, values in found.items()
+    }
 
 
 def answer_value(answer: QuestionnaireResponseItemAnswer) -> AnswerValue | None:

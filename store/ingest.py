@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -30,7 +31,7 @@ from sqlmodel import Session, col, select
 
 from store.ingest_checks import Context
 from store.ingest_prepare import Caller, Entry, Refused, prepare
-from store.models import Outbox, Patient, Reading, Resource
+from store.models import Outbox, Patient, Reading, Resource, ResourceVersion
 
 __all__ = ["Caller", "Entry", "Refused", "dispatch_after_commit", "ingest", "store_entries"]
 
@@ -83,16 +84,7 @@ def store_entries(session: Session, entries: list[Entry], request_id: str | None
     outbox_table = Outbox.__table__  # type: ignore[attr-defined]
     for patient_id, group in groups.items():
         # Core statements, not the ORM unit of work: this is the hot path of every upload.
-        outbox_id = session.execute(
-            outbox_table.insert()
-            .values(
-                patient_id=patient_id,
-                resource_ids=[e.id for e in group],
-                request_id=request_id,
-                created=dt.datetime.now(dt.UTC),
-            )
-            .returning(outbox_table.c.id)
-        ).scalar_one()
+        outbox_id = new_outbox(session, patient_id, [e.id for e in group], request_id)
         _store_resources(session, group, outbox_id)
         new = [e for e in group if e.created and e.refusal is None]
         if not new:
@@ -105,23 +97,50 @@ def store_entries(session: Session, entries: list[Entry], request_id: str | None
                 .values(resource_ids=[e.id for e in new])
             )
         outbox_ids.append(outbox_id)
-        readings += [
-            {
-                "resource_id": e.id,
-                "patient_id": patient_id,
-                "code": m.code,
-                "panel": m.panel,
-                "value": m.value,
-                "unit": m.unit,
-                "time": m.time,
-            }
-            for e in new
-            for m in e.measurements
-        ]
+        readings += reading_rows(new, patient_id)
     if readings:
         session.execute(Reading.__table__.insert(), readings)  # type: ignore[attr-defined]
     session.flush()
     return outbox_ids
+
+
+def reading_rows(entries: list[Entry], patient_id: str) -> list[dict[str, Any]]:
+    """The Reading rows of stored entries; data that is withdrawn gives none."""
+    return [
+        {
+            "resource_id": e.id,
+            "patient_id": patient_id,
+            "code": m.code,
+            "panel": m.panel,
+            "value": m.value,
+            "unit": m.unit,
+            "time": m.time,
+            "alt": {"codes": list(m.alt_codes), "panels": list(m.alt_panels)}
+            if m.alt_codes or m.alt_panels
+            else None,
+        }
+        for e in entries
+        if not e.withdrawn
+        for m in e.measurements
+    ]
+
+
+def new_outbox(
+    session: Session, patient_id: str, resource_ids: list[str], request_id: str | None
+) -> int:
+    """An outbox row asking the worker to judge these uploads (not committed)."""
+    outbox_table = Outbox.__table__  # type: ignore[attr-defined]
+    outbox_id: int = session.execute(
+        outbox_table.insert()
+        .values(
+            patient_id=patient_id,
+            resource_ids=resource_ids,
+            request_id=request_id,
+            created=dt.datetime.now(dt.UTC),
+        )
+        .returning(outbox_table.c.id)
+    ).scalar_one()
+    return outbox_id
 
 
 def _store_patient(session: Session, entry: Entry) -> None:
@@ -161,6 +180,7 @@ def _row(entry: Entry, outbox_id: int | None) -> dict[str, Any]:
         "data_time": entry.data_time,
         "received_at": dt.datetime.now(dt.UTC),
         "outbox_id": outbox_id,
+        "withdrawn": entry.withdrawn,
     }
 
 
@@ -200,10 +220,38 @@ def _answer_with_first(session: Session, entry: Entry) -> None:
         entry.refusal = Refused.one(
             409, "duplicate", "a resource with this identifier exists for another subject"
         )
+    elif not _sent_before(session, existing, entry.body):
+        # An amendment sent as a new POST: answering 200 with the first body would drop it.
+        entry.refusal = Refused.one(
+            409,
+            "duplicate",
+            f"this identifier is already used for different content ({existing.resource_type}/"
+            f"{existing.id}): send a correction with PUT /fhir/{existing.resource_type}/"
+            f"{existing.id}, or mark it entered-in-error the same way",
+        )
     if existing is None or entry.refusal is not None:
         entry.created = False
         return
     entry.id, entry.body, entry.created = existing.id, existing.body, False
+
+
+def content(body: Mapping[str, Any]) -> dict[str, Any]:
+    """What a resource says, without what the server gives it (``id``, ``meta``)."""
+    return {key: value for key, value in body.items() if key not in ("id", "meta")}
+
+
+def _sent_before(session: Session, existing: Resource, body: dict[str, Any]) -> bool:
+    """True when ``body`` says what the stored resource says now, or said in an earlier
+    version: an app re-sending its first POST after a correction is a repeat, not a change."""
+    wanted = content(body)
+    if content(existing.body) == wanted:
+        return True
+    if existing.version_id == 1:
+        return False
+    earlier = session.exec(
+        select(ResourceVersion.body).where(ResourceVersion.resource_id == existing.id)
+    ).all()
+    return any(content(old) == wanted for old in earlier)
 
 
 def dispatch_after_commit(outbox_ids: list[int], request_id: str | None) -> None:

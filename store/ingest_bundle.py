@@ -130,13 +130,14 @@ def _response(kind: str, results: list[Entry | Refused]) -> dict[str, Any]:
             out.append({"response": {"status": status, "outcome": outcome}})
             continue
         meta = result.body.get("meta") or {}
+        version = str(meta.get("versionId") or "1")
         out.append(
             {
                 "fullUrl": f"{result.rtype}/{result.id}",
                 "response": {
                     "status": "201 Created" if result.created else "200 OK",
-                    "location": f"{result.rtype}/{result.id}/_history/1",
-                    "etag": 'W/"1"',
+                    "location": f"{result.rtype}/{result.id}/_history/{version}",
+                    "etag": f'W/"{version}"',
                     "lastModified": meta.get("lastUpdated", utcnow().isoformat()),
                 },
             }

@@ -1,6 +1,7 @@
 """What an incoming resource is checked against beyond FHIR validity: the pathways in force
 and the stored Questionnaires (internal to :mod:`store.ingest`).
 
+- no item is answered twice, unless the stored Questionnaire marks it ``repeats``;
 - a response's answers have the engine type each pathway reading it declares (a ``scores``
   input needs a code of its map);
 - a response fits the stored Questionnaire it names (newest with that url, the same
@@ -18,7 +19,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from fhir_adapters import ObservationData, OutcomeIssue, flatten_response
+from fhir_adapters import ObservationData, OutcomeIssue, flatten_response, repeated_answers
 from fhir_adapters.observation import UCUM
 from fhir_adapters.questionnaire_check import check_against_questionnaire
 from store.models import Patient, Resource
@@ -78,6 +79,13 @@ class Context:
                 _remember(patient_id)
         return self._patients[patient_id]
 
+    def questionnaire_by_id(self, resource_id: str) -> dict[str, Any] | None:
+        """A stored Questionnaire by its id (``Questionnaire/{id}`` in a response)."""
+        row = self.session.get(Resource, resource_id)
+        if row is None or row.resource_type != "Questionnaire":
+            return None
+        return dict(row.body)
+
     def questionnaire(self, url: str, version: str | None) -> dict[str, Any] | None:
         key = (url, version)
         if key not in self._questionnaires:
@@ -93,20 +101,21 @@ class Context:
 
 
 def response_problems(
-    ctx: Context, qr: Any, raw: dict[str, Any], url: str | None
+    ctx: Context, qr: Any, raw: dict[str, Any], url: str, version: str | None
 ) -> list[OutcomeIssue]:
-    """Answers the pathways in force cannot read, and misfits with the stored Questionnaire."""
-    if not url:
-        return []
-    issues: list[OutcomeIssue] = []
+    """An item answered twice (unless the stored Questionnaire lets it repeat), answers the
+    pathways in force cannot read, and misfits with the stored Questionnaire."""
+    stored = ctx.questionnaire(url, version)
+    # First: with an item answered twice, the rest could be checked against the wrong answer.
+    issues = repeated_answers(raw, stored)
+    if issues:
+        return issues
     readers = [p for p in ctx.pathways.values() if p.reads_questionnaire(url)]
     if readers:
         flat = flatten_response(qr)
         places = _answer_places(raw.get("item") or [], "QuestionnaireResponse", {})
         for pathway in readers:
             issues += _typed_answers(pathway, flat, places)
-    raw_version = str(raw.get("questionnaire", "")).partition("|")[2] or None
-    stored = ctx.questionnaire(url, raw_version)
     if stored is not None:
         issues += check_against_questionnaire(raw, stored)
     unique: dict[tuple[str, str], OutcomeIssue] = {}
@@ -122,26 +131,37 @@ def _typed_answers(
     for name, spec in pathway.inputs.items():
         if not isinstance(spec, AnswerInput) or flat.get(spec.link_id) is None:
             continue
-        value = flat[spec.link_id]
+        given = flat[spec.link_id]
         where = places.get(spec.link_id, "QuestionnaireResponse.item")
-        if spec.scores is not None:
-            if not (isinstance(value, str) and value in spec.scores):
-                known = ", ".join(spec.scores)
-                text = f"the answer to {spec.link_id} must be one of the codes {known}"
-                issues.append(OutcomeIssue("error", "code-invalid", text, where))
-            continue
-        expected = pathway.types.get(name)
-        want = getattr(expected, "name", "UNDEFINED")
-        try:
-            got = _ENGINE_KIND.get(type(to_engine_value(value)))
-        except TypeError:
-            got = None
-        if want != "UNDEFINED" and got != want:
-            text = (
-                f"the answer to {spec.link_id} must be {type_word(expected)} (pathway {pathway.id})"
-            )
-            issues.append(OutcomeIssue("error", "value", text, where))
+        # A repeating item (the Questionnaire says so) gives a tuple: every answer must fit.
+        for value in given if isinstance(given, tuple) else (given,):
+            problem = _answer_problem(pathway, name, spec, value)
+            if problem is not None:
+                issues.append(OutcomeIssue("error", problem[0], problem[1], where))
+                break
     return issues
+
+
+def _answer_problem(
+    pathway: Pathway, name: str, spec: AnswerInput, value: Any
+) -> tuple[str, str] | None:
+    if spec.scores is not None:
+        if isinstance(value, str) and value in spec.scores:
+            return None
+        return "code-invalid", f"the answer to {spec.link_id} must be one of the codes " + (
+            ", ".join(spec.scores)
+        )
+    expected = pathway.types.get(name)
+    want = getattr(expected, "name", "UNDEFINED")
+    try:
+        got = _ENGINE_KIND.get(type(to_engine_value(value)))
+    except TypeError:
+        got = None
+    if want != "UNDEFINED" and got != want:
+        return "value", f"the answer to {spec.link_id} must be {type_word(expected)} " + (
+            f"(pathway {pathway.id})"
+        )
+    return None
 
 
 def _answer_places(nodes: list[Any], path: str, out: dict[str, str]) -> dict[str, str]:
@@ -166,7 +186,7 @@ def unit_problems(ctx: Context, data: ObservationData, raw: dict[str, Any]) -> l
     issues: list[OutcomeIssue] = []
     for index, m in enumerate(data.measurements):
         for pathway in ctx.pathways.values():
-            route = pathway.route_for(m.code, m.panel)
+            route = pathway.route_of(m)
             if route is None or can_convert(m.unit, route.unit, analyte=route.analyte):
                 continue
             where = places[index] if index < len(places) else "Observation"

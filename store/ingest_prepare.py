@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,8 +16,8 @@ from fhir_adapters import (
     OutcomeIssue,
     observation_measurements,
     parse_resource,
+    plausibility_problems,
     reference_id,
-    response_questionnaire_url,
 )
 from fhir_adapters.norwegian_id import DNR_SYSTEM, FNR_SYSTEM, national_id_problem
 from fhir_adapters.observation import LOCAL_TZ
@@ -30,6 +31,7 @@ _PREFIX = {"Patient": "p", "Questionnaire": "q", "QuestionnaireResponse": "qr", 
 # explains it, and stored it would become the "newest" value once its date came. Less far
 # ahead (a clock an hour off) is stored, and triage flags it instead of using it.
 FUTURE_REFUSED_AFTER = dt.timedelta(days=1)
+EARLIEST_YEAR = 1900  # no home device reading or answer is older
 
 
 class Refused(FhirInputError):
@@ -71,6 +73,7 @@ class Entry:
     full_url: str | None = None
     created: bool = True
     refusal: Refused | None = None  # set when the write finds a conflict
+    withdrawn: bool = False  # entered-in-error (or a cancelled Observation): never data
 
 
 def prepare(
@@ -104,21 +107,81 @@ def prepare(
     _subject(ctx, entry, raw, caller, bundle_urls)
     entry.dedup_key = _dedup_key(raw, if_none_exist)
     if rtype == "QuestionnaireResponse":
-        entry.canonical_url = response_questionnaire_url(resource)  # type: ignore[arg-type]
-        problems = response_problems(ctx, resource, raw, entry.canonical_url)
+        entry.canonical_url, version = _answered_form(ctx, raw)
+        problems = response_problems(ctx, resource, raw, entry.canonical_url, version)
         if problems:
             raise Refused(problems, 422)
         entry.data_time = _aware(getattr(resource, "authored", None)) or now
+        entry.withdrawn = raw.get("status") == "entered-in-error"
     else:
         data = observation_measurements(resource)  # type: ignore[arg-type]
-        problems = unit_problems(ctx, data, raw)
+        problems = plausibility_problems(data, raw) or unit_problems(ctx, data, raw)
         if problems:
             raise Refused(problems, 422)
-        entry.measurements = data.measurements
+        entry.measurements = [_routed_first(ctx, m) for m in data.measurements]
         times = [m.time for m in data.measurements]
         entry.data_time = max(times) if times else _observation_time(resource) or now
-    _not_far_ahead(rtype, entry.data_time, now)
+        entry.withdrawn = data.status in ("cancelled", "entered-in-error")
+    _sane_time(rtype, entry.data_time, now)
     return entry
+
+
+def _routed_first(ctx: Context, m: Measurement) -> Measurement:
+    """The measurement with the coding a pathway in force routes first (its panel's too).
+
+    A device may code a value SNOMED CT first and LOINC second; the reading is stored
+    under the coding that is read, the others beside it, so the worker finds it by the
+    code its pathways name (and by any coding, for pathways published later)."""
+    if not m.alt_codes and not m.alt_panels:
+        return m
+    for pathway in ctx.pathways.values():
+        for code in m.codes:
+            for panel in m.panels:
+                if pathway.route_for(code, panel) is None:
+                    continue
+                if code == m.code and panel == m.panel:
+                    return m
+                codes = (code, *(c for c in m.codes if c != code))
+                panels = (panel, *(p for p in m.panels if p != panel and p is not None))
+                return dataclasses.replace(
+                    m,
+                    code=codes[0],
+                    alt_codes=codes[1:],
+                    panel=panels[0],
+                    alt_panels=tuple(p for p in panels[1:] if p is not None),
+                )
+    return m
+
+
+def _answered_form(ctx: Context, raw: dict[str, Any]) -> tuple[str, str | None]:
+    """The canonical URL (and version) of the form a response answers.
+
+    ``questionnaire`` may be the canonical URL, with or without ``|version``, or a relative
+    reference ``Questionnaire/{id}`` to a stored Questionnaire, which resolves to its URL and
+    version. A response that names no form cannot be routed to anyone: refused."""
+    where = "QuestionnaireResponse.questionnaire"
+    named = str(raw.get("questionnaire") or "").strip()
+    if not named:
+        raise Refused.one(
+            422,
+            "required",
+            "questionnaire is required: the canonical URL of the form answered "
+            "(http://...|version) or Questionnaire/{id} of a stored Questionnaire",
+            where,
+        )
+    stored_id = reference_id(named, "Questionnaire") if named.startswith("Questionnaire/") else None
+    if stored_id is not None:
+        body = ctx.questionnaire_by_id(stored_id)
+        if body is None or not body.get("url"):
+            text = (
+                f"{named} is not a stored Questionnaire with a url; post the Questionnaire "
+                "first or give its canonical URL"
+            )
+            raise Refused.one(422, "not-found", text, where)
+        version = str(body["version"]) if body.get("version") else None
+        return str(body["url"]), version
+    url, _, version = named.partition("|")
+    return url, version or None
 
 
 def _subject(
@@ -156,7 +219,7 @@ def _patient(entry: Entry, raw: dict[str, Any], caller: Caller, if_none_exist: s
             rank = {FNR_SYSTEM: 0, DNR_SYSTEM: 1}.get(system, 2)
             candidates.append((rank, str(system), str(value)))
     if if_none_exist:
-        key = _query_key(if_none_exist)
+        key = query_key(if_none_exist)
         wanted = key.removeprefix("identifier=")
         found = [c for c in candidates if f"{c[1]}|{c[2]}" == wanted]
         if not key.startswith("identifier=") or not found:
@@ -186,7 +249,7 @@ def _name(names: list[dict[str, Any]]) -> str | None:
 
 def _dedup_key(raw: dict[str, Any], if_none_exist: str | None) -> str | None:
     if if_none_exist:
-        return _query_key(if_none_exist)
+        return query_key(if_none_exist)
     idents = raw.get("identifier")
     for ident in [idents] if isinstance(idents, dict) else idents or []:
         if ident.get("system") and ident.get("value"):
@@ -194,7 +257,7 @@ def _dedup_key(raw: dict[str, Any], if_none_exist: str | None) -> str | None:
     return None
 
 
-def _query_key(query: str) -> str:
+def query_key(query: str) -> str:
     """A conditional create's search, normalized: ``identifier=S|V`` (parameters sorted)."""
     pairs = sorted(parse_qsl(query.strip().lstrip("?"), keep_blank_values=True))
     if not pairs or any(not key or not value for key, value in pairs):
@@ -204,15 +267,32 @@ def _query_key(query: str) -> str:
     return "&".join(f"{key}={value}" for key, value in pairs)
 
 
-def _not_far_ahead(rtype: str, when: dt.datetime | None, now: dt.datetime) -> None:
-    if when is not None and when > now + FUTURE_REFUSED_AFTER:
-        where = "authored" if rtype == "QuestionnaireResponse" else "effective[x]"
+def _sane_time(rtype: str, when: dt.datetime | None, now: dt.datetime) -> None:
+    """Refuse a data time no device can mean: more than a day ahead, before 1900 (.NET's
+    ``DateTime.MinValue`` is year 1), or beyond what a time zone can carry."""
+    if when is None:
+        return
+    where = "authored" if rtype == "QuestionnaireResponse" else "effective[x]"
+    place = f"{rtype}.{where}"
+    try:
+        utc = when.astimezone(dt.UTC)
+    except (OverflowError, ValueError):
+        utc = None
+    if utc is None or utc.year < EARLIEST_YEAR:
         raise Refused.one(
             422,
             "value",
-            f"{rtype}.{where} {when.isoformat()} is in the future (more than a day after the "
+            f"{place} {when.isoformat()} is before {EARLIEST_YEAR}: a placeholder date, not the "
+            "time of the data; check the device's clock",
+            place,
+        )
+    if utc > now + FUTURE_REFUSED_AFTER:
+        raise Refused.one(
+            422,
+            "value",
+            f"{place} {when.isoformat()} is in the future (more than a day after the "
             f"server's time {now.isoformat(timespec='seconds')}); check the device's clock",
-            f"{rtype}.{where}",
+            place,
         )
 
 

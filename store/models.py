@@ -9,6 +9,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -73,6 +74,9 @@ class Resource(SQLModel, table=True):
     ``dedup_key`` is the identifier (``system|value``) or the ``If-None-Exist`` query; the
     UNIQUE constraint on (type, dedup_key) is what stores the same resource once.
     ``routed`` is None until triage has looked, then True, or False: no pathway reads it.
+    The row holds the current version (``version_id``); a correction (PUT) moves the
+    version it replaces to :class:`ResourceVersion`. ``withdrawn``: the current version is
+    ``entered-in-error`` (or a ``cancelled`` Observation): stored and shown, never data.
     """
 
     __table_args__ = (
@@ -90,6 +94,27 @@ class Resource(SQLModel, table=True):
     received_at: dt.datetime = _time(nullable=False, default=utcnow)
     routed: bool | None = None
     outbox_id: int | None = Field(default=None, index=True)  # the triage work it is part of
+    version_id: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    withdrawn: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+
+
+class ResourceVersion(SQLModel, table=True):
+    """A version of a resource that a correction replaced, exactly as it was stored.
+
+    The current version stays in :class:`Resource` (the first version keeps its id); this
+    table only grows when a PUT arrives, so the hot path of a first POST writes nothing here.
+    """
+
+    __table_args__ = (UniqueConstraint("resource_id", "version_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    resource_id: str = Field(foreign_key="resource.id", index=True)
+    version_id: int
+    body: dict[str, Any] = _json(nullable=False)
+    data_time: dt.datetime | None = _time(nullable=True)
+    received_at: dt.datetime = _time(nullable=False)
+    withdrawn: bool = False
+    replaced_at: dt.datetime = _time(nullable=False, default=utcnow)
 
 
 class Reading(SQLModel, table=True):
@@ -105,6 +130,9 @@ class Reading(SQLModel, table=True):
     value: float
     unit: str
     time: dt.datetime = _time(nullable=False)
+    # The value's other codings, when the device sent several ({"codes": [...], "panels":
+    # [...]}); NULL for the usual single coding, so routing by any coding costs nothing there.
+    alt: dict[str, Any] | None = _json(nullable=True)
 
 
 class Outbox(SQLModel, table=True):
@@ -112,7 +140,9 @@ class Outbox(SQLModel, table=True):
 
     One row per accepted upload and patient (a Bundle of 100 readings is one row), so a
     task is sent per upload, not per reading. ``dispatched_at`` is set when it was handed
-    to the broker; ``done_at`` when a worker committed its results.
+    to the broker; ``done_at`` when a worker committed its results. ``kind`` is ``upload``
+    (``resource_ids`` to judge, each as of its own time) or ``rejudge`` (the patient's newest
+    data with ``pathway_id`` ``version``, written in the transaction that published it).
     """
 
     id: int | None = Field(default=None, primary_key=True)
@@ -125,6 +155,9 @@ class Outbox(SQLModel, table=True):
     failed: bool = False
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     request_id: str | None = None
+    kind: str = Field(default="upload", sa_column_kwargs={"server_default": "upload"})
+    pathway_id: str | None = None
+    version: int | None = None
 
 
 class Enrolment(SQLModel, table=True):
@@ -159,8 +192,11 @@ class PathwayVersion(SQLModel, table=True):
 class TriageResult(SQLModel, table=True):
     """One evaluation of one patient's data with one pathway version.
 
-    ``task_key`` (outbox id and pathway) is UNIQUE: a task delivered twice cannot store a
-    second result.
+    ``kind`` ``upload``: the judgement of one upload (``resource_id`` at ``resource_version``)
+    as of its own time (``data_time``); ``rejudge``: the patient's newest data with a newly
+    published version; ``withdrawn``: the newest data left after ``resource_id`` was
+    withdrawn. ``task_key`` is UNIQUE (``outbox:resource:pathway``, or
+    ``rejudge:pathway:version:patient``): a task delivered twice cannot store a second result.
     """
 
     id: str = Field(primary_key=True)
@@ -175,6 +211,9 @@ class TriageResult(SQLModel, table=True):
     sources: list[dict[str, str]] = _json(nullable=False)
     data_time: dt.datetime | None = _time(nullable=True)
     created: dt.datetime = _time(nullable=False, default=utcnow)
+    resource_id: str | None = Field(default=None, index=True)
+    resource_version: int | None = None
+    kind: str = Field(default="upload", sa_column_kwargs={"server_default": "upload"})
 
 
 class WorklistItem(SQLModel, table=True):
@@ -182,14 +221,19 @@ class WorklistItem(SQLModel, table=True):
 
     ``open_key`` is ``patient|pathway`` while the item is not resolved and NULL after; its
     UNIQUE constraint makes a second open item for the same patient and pathway impossible.
+    ``level`` is held: the worst of ``result_level`` (the worst result since the item
+    opened) and the problems on it; it never falls by itself (triage/worklist.py).
+    ``newest`` is the result of the newest data, shown beside the held level.
     """
 
     id: str = Field(primary_key=True)
     open_key: str | None = Field(default=None, unique=True)
     patient_id: str = Field(foreign_key="patient.id", index=True)
     pathway_id: str = Field(index=True)
-    kind: str = "triage"  # triage | overdue | failed
-    level: str  # the engine's level
+    kind: str = "triage"  # triage | overdue | failed | unread-form
+    level: str  # the engine's level, held
+    result_level: str | None = None
+    newest: dict[str, Any] | None = _json(nullable=True)
     override_level: str | None = None
     override_reason: str | None = None
     override_by: str | None = None

@@ -1,7 +1,8 @@
 """Pathway versions in the database, and the compiled pathways every process shares.
 
 The files in ``rules/`` are published at start-up as version rows; ``PUT /api/pathways``
-publishes new versions. A compiled :class:`triage.Pathway` is cached by SHA-256, so a
+publishes new versions, and each new version asks the worker to re-judge what is open.
+A compiled :class:`triage.Pathway` is cached by SHA-256, so a
 version is compiled once per process and a task holds one version from start to end.
 """
 
@@ -10,13 +11,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from store.models import PathwayVersion
+from store.models import Enrolment, Outbox, PathwayVersion, WorklistItem, utcnow
 from triage import Pathway, PathwayError, load_pathway_text, run_pathway_tests
 
 log = logging.getLogger(__name__)
@@ -105,14 +106,23 @@ class PublishRefused(Exception):
         return "; ".join(self.problems)
 
 
-def publish(
-    session: Session, text: str, by: str, expected_id: str | None = None
-) -> tuple[PathwayVersion, bool]:
-    """Check and publish a pathway file; return (row, created). Refuses with line numbers.
+@dataclass(frozen=True)
+class Published:
+    """A publish: the version row, whether it is new, and the re-judge outbox rows written."""
+
+    row: PathwayVersion
+    created: bool
+    rejudge: list[int] = field(default_factory=list)
+
+
+def publish(session: Session, text: str, by: str, expected_id: str | None = None) -> Published:
+    """Check and publish a pathway file. Refuses with line numbers.
 
     Checked: the file loads (syntax, names, types), its embedded tests pass, its id is the
     one in the URL, and its version is higher than the one in force (re-publishing the
-    very same file is a no-op).
+    very same file is a no-op). A new version re-judges what is open (API.md): in the same
+    transaction, one ``rejudge`` outbox row per patient enrolled in the pathway or with an
+    open item on it; the caller hands them to the worker after the commit.
     """
     name = f"{expected_id or 'pathway'}.yaml"
     try:
@@ -136,7 +146,7 @@ def publish(
     current = version_row(session, pathway.id)
     if current is not None:
         if current.sha256 == pathway.sha256:
-            return current, False
+            return Published(current, False)
         if pathway.version <= current.version:
             raise PublishRefused(
                 409,
@@ -155,10 +165,40 @@ def publish(
     )
     session.add(row)
     session.flush()
+    rejudge = queue_rejudge(session, pathway.id, pathway.version)
     with _lock:
         _cache[pathway.sha256] = pathway
     forget_in_force()
-    return row, True
+    return Published(row, True, rejudge)
+
+
+def queue_rejudge(session: Session, pathway_id: str, version: int) -> list[int]:
+    """Outbox rows (not committed) asking to judge the newest data of every patient
+    enrolled in the pathway, or with an open item on it, with ``version``."""
+    enrolled = select(Enrolment.patient_id).where(
+        col(Enrolment.pathway_id) == pathway_id, col(Enrolment.active).is_(True)
+    )
+    listed = select(WorklistItem.patient_id).where(
+        col(WorklistItem.pathway_id) == pathway_id, col(WorklistItem.open_key).is_not(None)
+    )
+    patients = sorted(set(session.exec(enrolled)) | set(session.exec(listed)))
+    if not patients:
+        return []
+    now = utcnow()
+    table = Outbox.__table__  # type: ignore[attr-defined]
+    rows = [
+        {
+            "patient_id": patient_id,
+            "resource_ids": [],
+            "created": now,
+            "kind": "rejudge",
+            "pathway_id": pathway_id,
+            "version": version,
+        }
+        for patient_id in patients
+    ]
+    ids = session.execute(table.insert().returning(table.c.id), rows).scalars().all()
+    return sorted(int(i) for i in ids)
 
 
 def sync_rules_dir(session: Session, rules_dir: Path) -> list[str]:
@@ -171,11 +211,12 @@ def sync_rules_dir(session: Session, rules_dir: Path) -> list[str]:
     for path in sorted(rules_dir.glob("*.yaml")):
         text = path.read_text(encoding="utf-8")
         try:
-            row, created = publish(session, text, by="rules-dir")
+            published = publish(session, text, by="rules-dir")
         except PublishRefused as exc:
             notes.append(f"{path.name}: not published: {exc}")
             log.warning("pathway file not published: %s", path.name)
             continue
-        if created:
+        if published.created:
+            row = published.row
             notes.append(f"{path.name}: published {row.pathway_id} version {row.version}")
     return notes

@@ -3,6 +3,13 @@
 The engine fails toward a person looking: a missing required answer, an answer of the
 wrong kind, a reading in a unit that cannot be converted, a reading dated in the future,
 or a rule that errors all make the result at least yellow, with the reason in words.
+
+A missing input is unknown, never false (RULES.md "Missing values"): a rule whose
+``when`` comes out unknown does not fire and is listed as undecided with the inputs it
+lacked; it does not raise the level (``required: true`` is how a file asks for that).
+
+:func:`evaluate` judges everything sent as of now; :func:`prepare` and
+:func:`evaluate_at` judge many uploads of one patient, each as of its own time.
 """
 
 from __future__ import annotations
@@ -10,22 +17,32 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
+import sys
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from rule_engine import errors as re_errors
 
-from triage.expressions import to_engine_value, type_word
+from triage.expressions import UNKNOWN, to_engine_value, type_word
 from triage.formatting import fill, show_value
 from triage.levels import Level
 from triage.model import Action, AnswerInput, Pathway, Rule
 from triage.readings import Measurement, Reading
-from triage.result import InputTrace, Reason, Result, RuleTrace
+from triage.result import InputTrace, Reason, Result, RuleTrace, Undecided
 from triage.units import UnitError, convert
-from triage.windows import build_series, summarize
+from triage.windows import Series, build_series, summarize
 
-__all__ = ["FUTURE_TOLERANCE", "ThresholdError", "check_patient_thresholds", "evaluate"]
+__all__ = [
+    "FUTURE_TOLERANCE",
+    "Prepared",
+    "ThresholdError",
+    "check_patient_thresholds",
+    "evaluate",
+    "evaluate_at",
+    "prepare",
+]
 
 # Device clocks drift; a reading a few minutes "ahead" is normal, one hours ahead is not.
 FUTURE_TOLERANCE = dt.timedelta(minutes=10)
@@ -46,6 +63,8 @@ _EVALUATION_ERRORS = (
     ValueError,
 )
 _ENGINE_KIND = {Decimal: "FLOAT", bool: "BOOLEAN", str: "STRING", dt.datetime: "DATETIME"}
+# A value is stored as a JSON number and read back as a float: beyond this it is infinity.
+_FLOAT_MAX = Decimal(repr(sys.float_info.max))
 
 
 class ThresholdError(ValueError):
@@ -84,6 +103,75 @@ def check_patient_thresholds(
     return out
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A patient's readings for one pathway: routed, converted and sorted once.
+
+    Build it with :func:`prepare`, then judge as of any number of times with
+    :func:`evaluate_at`. ``series`` maps each input observation name to its readings
+    sorted by time; ``reasons`` are the problems found while routing (a unit that cannot
+    be converted, a value that is not a number), which belong to every judgement.
+    """
+
+    series: dict[str, Series]
+    reasons: tuple[Reason, ...]
+
+
+def prepare(
+    pathway: Pathway,
+    *,
+    readings: Iterable[Reading] = (),
+    measurements: Iterable[Measurement] = (),
+) -> Prepared:
+    """Route, convert and sort a patient's device data for ``pathway``.
+
+    ``readings`` are already routed to input names in the pathway's units;
+    ``measurements`` are routed here by any of their codings (measurements this pathway
+    does not read are left out) and converted to the unit the pathway declares. Never
+    raises for bad data: a unit that cannot be converted or a value that is not a
+    number becomes a yellow reason in :attr:`Prepared.reasons`.
+    """
+    system: list[Reason] = []
+    routed = _route(pathway, readings, measurements, system)
+    return Prepared(build_series(routed), tuple(system))
+
+
+def evaluate_at(
+    pathway: Pathway,
+    prepared: Prepared,
+    *,
+    as_of: dt.datetime,
+    answers: Mapping[str, Any] | None = None,
+    thresholds: Mapping[str, Any] | None = None,
+    evaluated_at: dt.datetime | None = None,
+) -> Result:
+    """Judge the data as of ``as_of`` (RULES.md, "When"): one upload at its own time.
+
+    Only readings at or before ``as_of`` (timezone-aware) are seen, and every window
+    ends at the newest of them; nothing is flagged as "in the future", since the cut is
+    the point. ``answers`` maps linkId to a value (a Coding answer given as its code; an
+    item answered more than once as a tuple): the caller picks the response that goes
+    with ``as_of``. ``thresholds`` are the patient's own values (``ThresholdError`` if
+    not allowed). ``evaluated_at`` (default: now) is recorded in the result.
+
+    Raises:
+        ThresholdError: a patient threshold the pathway does not allow.
+        ValueError: ``as_of`` has no time zone.
+    """
+    if as_of.tzinfo is None or as_of.utcoffset() is None:
+        raise ValueError(f"as_of {as_of.isoformat()} has no time zone")
+    patient = check_patient_thresholds(pathway, thresholds)
+    return _judge(
+        pathway,
+        prepared,
+        as_of,
+        answers or {},
+        patient,
+        evaluated_at or dt.datetime.now(dt.UTC),
+        (),
+    )
+
+
 def evaluate(
     pathway: Pathway,
     *,
@@ -93,41 +181,66 @@ def evaluate(
     thresholds: Mapping[str, Any] | None = None,
     now: dt.datetime | None = None,
 ) -> Result:
-    """Triage one patient's data with ``pathway``.
+    """Triage one patient's data with ``pathway``, as of ``now``.
 
     ``answers`` maps linkId to a value (a Coding answer given as its code);
     ``readings`` are already routed to input names in the pathway's units, and
     ``measurements`` are routed and converted here. ``thresholds`` are the patient's own
     values (checked; ``ThresholdError`` if not allowed). ``now`` (default: the current
-    time) is used to refuse readings dated in the future.
+    time) is used to refuse readings dated in the future: those more than
+    :data:`FUTURE_TOLERANCE` after it are not used, and the result is at least yellow.
+    This is :func:`prepare` and :func:`evaluate_at` as of ``now`` plus that tolerance.
     """
     now = now or dt.datetime.now(dt.UTC)
-    lang = pathway.language
     patient = check_patient_thresholds(pathway, thresholds)
+    prepared = prepare(pathway, readings=readings, measurements=measurements)
+    limit = now + FUTURE_TOLERANCE
+    future = _future_reason(prepared, limit, pathway.language)
+    return _judge(
+        pathway, prepared, limit, answers or {}, patient, now, (future,) if future else ()
+    )
+
+
+def _judge(
+    pathway: Pathway,
+    prepared: Prepared,
+    as_of: dt.datetime,
+    answers: Mapping[str, Any],
+    patient: dict[str, Decimal],
+    evaluated_at: dt.datetime,
+    extra: tuple[Reason, ...],
+) -> Result:
+    lang = pathway.language
     used = pathway.default_thresholds()
     used.update(patient)
     values: dict[str, Any] = dict(used)
     missing: set[str] = set()
-    system: list[Reason] = []
-    all_readings = _route(pathway, readings, measurements, system)
-    limit = now + FUTURE_TOLERANCE
-    future = [r for r in all_readings if r.time > limit]
-    if future:
-        system.append(Reason(Level.YELLOW, _future_text(future, lang), kind="future"))
-        all_readings = [r for r in all_readings if r.time <= limit]
-    series = build_series(all_readings)
+    # A missing derived name -> the missing inputs behind it (what a person must supply).
+    behind: dict[str, tuple[str, ...]] = {}
+    system: list[Reason] = [*prepared.reasons, *extra]
+    ends: dict[str, int] = {}
 
     input_traces: list[InputTrace] = []
     for name, spec in pathway.inputs.items():
         if isinstance(spec, AnswerInput):
-            value, source, problem = _answer(spec, answers or {}, pathway.types.get(name))
+            value, source, problem = _answer(spec, answers, pathway.types.get(name), lang)
             if problem:
                 system.append(Reason(Level.YELLOW, problem, kind="error"))
             detail = ""
         else:
-            summary = summarize(series.get(spec.observation), spec)
+            series = prepared.series.get(spec.observation)
+            end = 0
+            if series is not None:
+                end = ends.get(spec.observation, -1)
+                if end < 0:
+                    end = ends[spec.observation] = series.end_at(as_of)
+            summary = summarize(series, spec, end)
             value, source = summary.value, spec.describe()
             detail = f"{summary.count} readings" if spec.form != "newest" else ""
+            if summary.overflow:
+                system.append(
+                    Reason(Level.YELLOW, _too_large_text(name, source, lang), kind="error")
+                )
         if value is None:
             missing.add(name)
             if spec.required:
@@ -140,51 +253,59 @@ def evaluate(
 
     derived_traces: list[InputTrace] = []
     for name, derived in pathway.derived.items():
+        expression = derived.expression
         value = None
-        if not any(n in missing for n in derived.expression.names):
-            try:
-                value = derived.expression.evaluate(values)
-            except _EVALUATION_ERRORS as exc:
-                system.append(
-                    Reason(
-                        Level.YELLOW,
-                        f"{name} = {derived.expression.text}: {_error_text(exc)}",
-                        kind="error",
-                    )
+        try:
+            if missing and not missing.isdisjoint(expression.names):
+                value = expression.evaluate_kleene(values, missing)
+            else:
+                value = expression.evaluate(values)
+        except _EVALUATION_ERRORS as exc:
+            system.append(
+                Reason(
+                    Level.YELLOW, f"{name} = {expression.text}: {_error_text(exc)}", kind="error"
                 )
+            )
+        if value is UNKNOWN:
+            value = None
+            behind[name] = _lacking(expression.names, missing, behind)
+        elif isinstance(value, Decimal) and not _fits(value):
+            system.append(
+                Reason(Level.YELLOW, _too_large_text(name, expression.text, lang), kind="error")
+            )
+            value = None
         if value is None:
             missing.add(name)
         else:
             values[name] = value
-        derived_traces.append(InputTrace(name, value, derived.expression.text))
+        derived_traces.append(InputTrace(name, value, expression.text))
 
     fired: list[Rule] = []
+    undecided: list[Undecided] = []
     rule_traces: list[RuleTrace] = []
     for rule in pathway.rules:
-        names = rule.when.names
+        when = rule.when
+        names = when.names
         seen = {n: values.get(n) for n in names}
-        absent = [n for n in names if n in missing]
-        if absent:
-            rule_traces.append(
-                RuleTrace(
-                    rule.id,
-                    rule.level,
-                    rule.when.text,
-                    "skipped",
-                    seen,
-                    "missing: " + ", ".join(absent),
-                )
-            )
-            continue
+        outcome: Any
         try:
-            outcome = rule.when.evaluate(values)
+            if missing and not missing.isdisjoint(names):
+                outcome = when.evaluate_kleene(values, missing)
+            else:
+                outcome = when.evaluate(values)
         except _EVALUATION_ERRORS as exc:
             outcome = exc
         if outcome is True:
             fired.append(rule)
-            rule_traces.append(RuleTrace(rule.id, rule.level, rule.when.text, "fired", seen))
+            rule_traces.append(RuleTrace(rule.id, rule.level, when.text, "fired", seen))
         elif outcome is False or outcome is None:
-            rule_traces.append(RuleTrace(rule.id, rule.level, rule.when.text, "not-fired", seen))
+            rule_traces.append(RuleTrace(rule.id, rule.level, when.text, "not-fired", seen))
+        elif outcome is UNKNOWN:
+            lacking = _lacking(names, missing, behind)
+            text = _undecided_text(rule.id, lacking, lang)
+            undecided.append(Undecided(rule.id, rule.level, when.text, lacking, text))
+            detail = "missing: " + ", ".join(lacking)
+            rule_traces.append(RuleTrace(rule.id, rule.level, when.text, "undecided", seen, detail))
         else:
             text = (
                 _error_text(outcome)
@@ -199,7 +320,7 @@ def evaluate(
                     kind="error",
                 )
             )
-            rule_traces.append(RuleTrace(rule.id, rule.level, rule.when.text, "error", seen, text))
+            rule_traces.append(RuleTrace(rule.id, rule.level, when.text, "error", seen, text))
     return _result(
         pathway,
         fired,
@@ -210,8 +331,29 @@ def evaluate(
         input_traces,
         derived_traces,
         rule_traces,
-        now,
+        evaluated_at,
+        tuple(undecided),
     )
+
+
+def _lacking(
+    names: tuple[str, ...], missing: set[str], behind: Mapping[str, tuple[str, ...]]
+) -> tuple[str, ...]:
+    """The missing inputs ``names`` needs, in order of first use, derived names expanded."""
+    out: list[str] = []
+    for name in names:
+        if name in missing:
+            # A derived value missing for an error, not for a missing input, is its own
+            # gap: there is no input behind it to ask for.
+            for gap in behind.get(name) or (name,):
+                if gap not in out:
+                    out.append(gap)
+    return tuple(out)
+
+
+def _fits(value: Decimal) -> bool:
+    """A finite number that a float (and so a JSON reader) can hold."""
+    return value.is_finite() and abs(value) <= _FLOAT_MAX
 
 
 def _result(
@@ -225,6 +367,7 @@ def _result(
     derived_traces: list[InputTrace],
     rule_traces: list[RuleTrace],
     now: dt.datetime,
+    undecided: tuple[Undecided, ...],
 ) -> Result:
     lang = pathway.language
     otherwise = pathway.otherwise
@@ -268,6 +411,7 @@ def _result(
         derived=tuple(derived_traces),
         rules=tuple(rule_traces),
         evaluated_at=now,
+        undecided=undecided,
     )
 
 
@@ -306,7 +450,7 @@ def _route(
                 Reason(Level.YELLOW, f"{reading.name}: a reading that is not a number", kind="unit")
             )
     for m in measurements:
-        route = pathway.route_for(m.code, m.panel)
+        route = pathway.route_of(m)
         if route is None:
             continue
         try:
@@ -319,25 +463,23 @@ def _route(
 
 
 def _answer(
-    spec: AnswerInput, answers: Mapping[str, Any], expected: Any
+    spec: AnswerInput, answers: Mapping[str, Any], expected: Any, lang: str
 ) -> tuple[Any, str, str | None]:
     """(value in engine form or None, source, problem text or None)."""
     source = spec.describe()
     raw = answers.get(spec.link_id)
+    if isinstance(raw, tuple | list):
+        # An item the Questionnaire lets repeat; the adapter hands its answers as a tuple.
+        if len(raw) > 1:
+            return _repeated(spec, tuple(raw), expected, lang)
+        raw = raw[0] if raw else None
     if raw is None:
         return None, source, None
     if spec.scores is not None:
         code = raw.get("code") if isinstance(raw, dict) else raw
         if isinstance(code, str) and code in spec.scores:
             return spec.scores[code], source, None
-        return (
-            None,
-            source,
-            (
-                f"the answer {show_value(code, 'en')!s} to {spec.link_id} has no "
-                f"score in the pathway (known: {', '.join(spec.scores)})"
-            ),
-        )
+        return None, source, _no_score_text(spec, code)
     try:
         value = to_engine_value(raw)
     except TypeError:
@@ -348,15 +490,70 @@ def _answer(
     want = getattr(expected, "name", "UNDEFINED")
     got = _ENGINE_KIND.get(type(value))
     if want != "UNDEFINED" and got != want:
-        return (
-            None,
-            source,
-            (
-                f"the answer to {spec.link_id} is {show_value(raw, 'en')}, "
-                f"but the pathway expects {type_word(expected)}"
-            ),
-        )
+        return None, source, _wrong_kind_text(spec, raw, expected)
     return value, source, None
+
+
+def _repeated(
+    spec: AnswerInput, raws: tuple[Any, ...], expected: Any, lang: str
+) -> tuple[Any, str, str | None]:
+    """Several answers to one item: a score or a yes/no can take them all, nothing else can."""
+    source = spec.describe()
+    if spec.scores is not None:
+        scores: list[Decimal] = []
+        for raw in raws:
+            code = raw.get("code") if isinstance(raw, dict) else raw
+            if not (isinstance(code, str) and code in spec.scores):
+                return None, source, _no_score_text(spec, code)
+            scores.append(spec.scores[code])
+        # The worst symptom ticked is the one that matters for triage.
+        return max(scores), source, None
+    if getattr(expected, "name", "") == "BOOLEAN":
+        for raw in raws:
+            if not isinstance(raw, bool):
+                return None, source, _wrong_kind_text(spec, raw, expected)
+        return any(raws), source, None
+    return None, source, _repeated_text(spec.link_id, len(raws), lang)
+
+
+def _no_score_text(spec: AnswerInput, code: Any) -> str:
+    known = ", ".join(spec.scores or {})
+    return (
+        f"the answer {show_value(code, 'en')!s} to {spec.link_id} has no "
+        f"score in the pathway (known: {known})"
+    )
+
+
+def _wrong_kind_text(spec: AnswerInput, raw: Any, expected: Any) -> str:
+    return (
+        f"the answer to {spec.link_id} is {show_value(raw, 'en')}, "
+        f"but the pathway expects {type_word(expected)}"
+    )
+
+
+def _repeated_text(link_id: str, times: int, lang: str) -> str:
+    if lang == "nn":
+        return f"Spørsmålet {link_id} er svara {times} gonger; ein behandlar må lese skjemaet"
+    if lang == "nb":
+        return f"Spørsmålet {link_id} er besvart {times} ganger; en behandler må lese skjemaet"
+    return f"The item {link_id} was answered {times} times; a person must read the form"
+
+
+def _undecided_text(rule: str, lacking: tuple[str, ...], lang: str) -> str:
+    names = ", ".join(lacking)
+    if lang == "nn":
+        return f"Ikkje avgjort: {rule} manglar {names}"
+    if lang == "nb":
+        return f"Ikke avgjort: {rule} mangler {names}"
+    return f"Undecided: {rule} lacks {names}"
+
+
+def _too_large_text(name: str, source: str, lang: str) -> str:
+    if lang == "nn":
+        return f"{name} ({source}) kan ikkje reknast ut: verdiane er for store"
+    if lang == "nb":
+        return f"{name} ({source}) kan ikke beregnes: verdiene er for store"
+    return f"{name} ({source}) cannot be computed: the values are too large"
 
 
 def _missing_text(name: str, source: str, lang: str) -> str:
@@ -365,15 +562,28 @@ def _missing_text(name: str, source: str, lang: str) -> str:
     return f"Missing {name} ({source})"
 
 
-def _future_text(future: list[Reading], lang: str) -> str:
-    latest = max(r.time for r in future)
+def _future_reason(prepared: Prepared, limit: dt.datetime, lang: str) -> Reason | None:
+    """The yellow reason for readings dated after ``limit``, or ``None`` if there are none."""
+    count = 0
+    latest: dt.datetime | None = None
+    for series in prepared.series.values():
+        ahead = len(series.times) - series.end_at(limit)
+        if ahead:
+            count += ahead
+            latest = series.times[-1] if latest is None else max(latest, series.times[-1])
+    if latest is None:
+        return None
+    return Reason(Level.YELLOW, _future_text(count, latest, lang), kind="future")
+
+
+def _future_text(count: int, latest: dt.datetime, lang: str) -> str:
     if lang in ("nb", "nn"):
         return (
-            f"{len(future)} måling(er) datert fram i tid (seneste {latest.isoformat()}) er "
+            f"{count} måling(er) datert fram i tid (seneste {latest.isoformat()}) er "
             f"ikke brukt; sjekk klokken på apparatet"
         )
     return (
-        f"{len(future)} reading(s) dated in the future (latest {latest.isoformat()}) were "
+        f"{count} reading(s) dated in the future (latest {latest.isoformat()}) were "
         f"not used; check the device's clock"
     )
 

@@ -12,7 +12,12 @@ __all__ = ["LEVEL_MARKS", "explain", "explain_dict"]
 
 # The level is never told by colour alone: a word and a shape go with it.
 LEVEL_MARKS = {"red": "■ RED", "yellow": "▲ YELLOW", "green": "● GREEN"}
-_STATUS = {"fired": "FIRED", "not-fired": "not fired", "skipped": "skipped", "error": "ERROR"}
+_STATUS = {
+    "fired": "FIRED",
+    "not-fired": "not fired",
+    "undecided": "UNDECIDED",
+    "error": "ERROR",
+}
 
 
 def _rule_line(trace: RuleTrace, lang: str) -> str:
@@ -35,6 +40,13 @@ def explain(pathway: Pathway, result: Result) -> str:
     for reason in result.reasons:
         label = reason.rule or reason.kind
         out.append(f"  - [{reason.level.label}] {label}: {reason.text}")
+    if result.undecided:
+        # Not reasons (they do not raise the level), but a reader must see what was not
+        # judged for want of data, next to what was.
+        out.append("Undecided (did not fire):")
+        out.extend(
+            f"  - [{u.level.label}] {u.rule} lacks {', '.join(u.lacking)}" for u in result.undecided
+        )
     if result.action:
         within = f" within {result.action.within}" if result.action.within else ""
         out.append(f"Action: {result.action.consultation.label}{within}")
@@ -66,8 +78,13 @@ def explain(pathway: Pathway, result: Result) -> str:
 
 
 def explain_dict(result: Result) -> dict[str, Any]:
-    """The result as JSON, with the rule-by-rule trace added."""
+    """The result as JSON, with the rule-by-rule trace added.
+
+    An undecided rule has ``status`` ``"undecided"`` and ``lacking``, the missing inputs
+    it needed (an empty list for every other rule).
+    """
     data = result.to_dict()
+    lacking = {u.rule: list(u.lacking) for u in result.undecided}
     data["rules"] = [
         {
             "id": t.id,
@@ -76,6 +93,7 @@ def explain_dict(result: Result) -> dict[str, Any]:
             "status": t.status,
             "values": {k: show_value(v, "en") for k, v in t.values.items()},
             "detail": t.detail,
+            "lacking": lacking.get(t.id, []),
         }
         for t in result.rules
     ]

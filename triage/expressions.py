@@ -8,16 +8,23 @@ a name is looked up directly in the values the engine already converted to rule-
 types (``Decimal``, ``str``, ``bool``, ``datetime``), skipping its per-symbol resolution,
 type check and coercion, which cost ~80% of an evaluation. A property test checks that
 this gives the same answers as ``rule_engine.Rule.evaluate``.
+
+A missing input is *unknown* (RULES.md, "Missing values"): ``and``, ``or`` and ``not``
+follow three-valued (Kleene) logic and anything else that reads an unknown value is
+unknown. rule-engine has no such value, so each expression also gets a small plan for
+it, built once from rule-engine's tree: the engine uses the plan only when a name the
+expression uses is missing, and evaluates exactly as above otherwise.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 import rule_engine
 from rule_engine import ast as re_ast
@@ -25,6 +32,7 @@ from rule_engine import errors as re_errors
 
 __all__ = [
     "RESERVED_WORDS",
+    "UNKNOWN",
     "CompiledExpression",
     "ExpressionError",
     "compile_expression",
@@ -80,6 +88,55 @@ class ExpressionError(Exception):
         self.kind = kind  # "syntax", "unknown-name", "type"
         self.detail = detail
         self.name = name
+
+
+class _Unknown:
+    """The type of :data:`UNKNOWN`: one instance, compared with ``is``."""
+
+    __slots__ = ()
+    _instance: _Unknown | None = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+    def __bool__(self) -> bool:
+        # Treating unknown as false is exactly the silent "no" the contract forbids.
+        raise TypeError("UNKNOWN is neither true nor false")
+
+    def __reduce__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Final = _Unknown()
+"""The value of an expression that needs an input that is missing (neither true nor false)."""
+
+
+class _Unread(Exception):
+    """A missing name was read while a sub-expression was evaluated (never leaves this module)."""
+
+
+class _Partial:
+    """The values, where reading a missing name raises :class:`_Unread` instead of a value."""
+
+    __slots__ = ("missing", "values")
+
+    def __init__(self, values: Mapping[str, Any], missing: Set[str]) -> None:
+        self.values = values
+        self.missing = missing
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self.missing:
+            raise _Unread(name)
+        return self.values[name]
+
+
+# A three-valued plan: (values, missing names) -> a value, or UNKNOWN.
+_Plan = Callable[[Mapping[str, Any], Set[str]], Any]
 
 
 class _FastSymbol:
@@ -142,6 +199,115 @@ def _speed_up(node: Any) -> bool:
     return isinstance(node, known)
 
 
+def _names_under(node: Any) -> frozenset[str]:
+    """The names a (sped-up) sub-tree reads."""
+    if isinstance(node, _FastSymbol | re_ast.SymbolExpression):
+        return frozenset((node.name,))
+    out: set[str] = set()
+    for attr in _CHILD_ATTRS:
+        child = getattr(node, attr, None)
+        if child is not None:
+            out |= _names_under(child)
+    return frozenset(out)
+
+
+def _plan(node: Any, fast: bool, all_names: frozenset[str]) -> _Plan:
+    """The three-valued plan of a rule-engine node (see the module docstring).
+
+    ``fast``: the tree was sped up, so a leaf can be tried against the values with the
+    missing names unreadable; a leaf that never reads one (a short-circuit, the branch of
+    a ternary not taken) is then known. Otherwise a leaf is unknown as soon as any name
+    of the whole expression is missing: rule-engine's own symbol nodes resolve a missing
+    name to null rather than failing, and an unknown value must never become null.
+    """
+    if isinstance(node, re_ast.Statement):
+        return _plan(node.expression, fast, all_names)
+    if isinstance(node, re_ast.LogicExpression) and node.type in ("and", "or"):
+        return _logic_plan(
+            node.type, _plan(node.left, fast, all_names), _plan(node.right, fast, all_names)
+        )
+    if isinstance(node, re_ast.UnaryExpression) and node.type == "not":
+        operand = _plan(node.right, fast, all_names)
+
+        def negation(values: Mapping[str, Any], missing: Set[str]) -> Any:
+            value = operand(values, missing)
+            return UNKNOWN if value is UNKNOWN else not value
+
+        return negation
+    if isinstance(node, re_ast.TernaryExpression):
+        condition = _plan(node.condition, fast, all_names)
+        case_true = _plan(node.case_true, fast, all_names)
+        case_false = _plan(node.case_false, fast, all_names)
+
+        def ternary(values: Mapping[str, Any], missing: Set[str]) -> Any:
+            chosen = condition(values, missing)
+            if chosen is UNKNOWN:
+                return UNKNOWN
+            return (case_true if chosen else case_false)(values, missing)
+
+        return ternary
+    return _leaf_plan(node, fast, all_names)
+
+
+def _logic_plan(kind: str, left: _Plan, right: _Plan) -> _Plan:
+    # Truthiness of a known side is rule-engine's own (Python's), so that with nothing
+    # missing the answer is rule-engine's; the left side is evaluated first, as there.
+    if kind == "and":
+
+        def conjunction(values: Mapping[str, Any], missing: Set[str]) -> Any:
+            a = left(values, missing)
+            if a is not UNKNOWN and not a:
+                return False
+            b = right(values, missing)
+            if b is not UNKNOWN and not b:
+                return False
+            return UNKNOWN if a is UNKNOWN or b is UNKNOWN else True
+
+        return conjunction
+
+    def disjunction(values: Mapping[str, Any], missing: Set[str]) -> Any:
+        a = left(values, missing)
+        if a is not UNKNOWN and a:
+            return True
+        b = right(values, missing)
+        if b is not UNKNOWN and b:
+            return True
+        return UNKNOWN if a is UNKNOWN or b is UNKNOWN else False
+
+    return disjunction
+
+
+def _leaf_plan(node: Any, fast: bool, all_names: frozenset[str]) -> _Plan:
+    if isinstance(node, _FastSymbol) or (
+        isinstance(node, re_ast.SymbolExpression) and node.scope is None
+    ):
+        name = node.name  # values are in engine form already: no resolution to redo
+
+        def symbol(values: Mapping[str, Any], missing: Set[str]) -> Any:
+            return UNKNOWN if name in missing else values[name]
+
+        return symbol
+    if not fast:
+
+        def opaque(values: Mapping[str, Any], missing: Set[str]) -> Any:
+            if not missing.isdisjoint(all_names):
+                return UNKNOWN
+            return node.evaluate(values)
+
+        return opaque
+    names = _names_under(node)
+
+    def leaf(values: Mapping[str, Any], missing: Set[str]) -> Any:
+        if missing.isdisjoint(names):
+            return node.evaluate(values)
+        try:
+            return node.evaluate(_Partial(values, missing))
+        except _Unread:
+            return UNKNOWN
+
+    return leaf
+
+
 @dataclass(frozen=True)
 class CompiledExpression:
     """A checked expression: its text, the names it uses and its result type."""
@@ -151,6 +317,8 @@ class CompiledExpression:
     result_type: Any
     rule: Any  # rule_engine.Rule
     _evaluate: Callable[[Mapping[str, Any]], Any]
+    _kleene: _Plan
+    _fast: bool = True
 
     def evaluate(self, values: Mapping[str, Any]) -> Any:
         """Evaluate with values already in engine form (see :func:`to_engine_value`).
@@ -159,6 +327,24 @@ class CompiledExpression:
         type the expression cannot use; the caller turns that into a reason for a person.
         """
         return self._evaluate(values)
+
+    def evaluate_kleene(self, values: Mapping[str, Any], missing: Set[str]) -> Any:
+        """Evaluate with the names in ``missing`` unknown: a value, or :data:`UNKNOWN`.
+
+        ``and``/``or``/``not`` follow three-valued logic (``unknown or true`` is true,
+        ``unknown and false`` is false, ``not unknown`` is unknown); any other operation
+        that reads an unknown value is unknown; a ternary whose condition is known
+        evaluates only its chosen branch. With nothing missing the result is that of
+        :meth:`evaluate`. ``values`` need not hold the missing names. Raises as
+        :meth:`evaluate` does when known data has a type the expression cannot use.
+        """
+        if self._fast:
+            return self._kleene(values, missing)
+        # rule-engine's own symbol nodes keep per-evaluation state and a decimal
+        # context, which its Rule.evaluate sets up; do the same around the plan.
+        self.rule.context._tls.reset()
+        with decimal.localcontext(self.rule.context.decimal_context):
+            return self._kleene(values, missing)
 
     def evaluate_reference(self, values: Mapping[str, Any]) -> Any:
         """Evaluate through rule-engine's own full path (slow; used to check the fast one)."""
@@ -194,6 +380,7 @@ def compile_expression(text: str, types: Mapping[str, Any]) -> CompiledExpressio
     except re_errors.EngineError as exc:
         raise ExpressionError("syntax", exc.message) from None
     expression = rule.statement.expression
+    fast = True
     if isinstance(expression, re_ast.SymbolExpression) and expression.scope is None:
         name = expression.name
         evaluate: Callable[[Mapping[str, Any]], Any] = lambda values: values[name]  # noqa: E731
@@ -201,12 +388,15 @@ def compile_expression(text: str, types: Mapping[str, Any]) -> CompiledExpressio
         evaluate = expression.evaluate
     else:
         evaluate = rule.evaluate
+        fast = False
     return CompiledExpression(
         text=text,
         names=tuple(used),
         result_type=expression.result_type,
         rule=rule,
         _evaluate=evaluate,
+        _kleene=_plan(rule.statement, fast, frozenset(used)),
+        _fast=fast,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
@@ -10,6 +11,7 @@ from typing import Any, Literal
 from triage.durations import Duration
 from triage.expressions import CompiledExpression
 from triage.levels import Consultation, Level
+from triage.readings import Measurement
 
 AnswerType = Literal["number", "boolean", "text", "date", "code", "any"]
 ANSWER_TYPES: tuple[str, ...] = ("number", "boolean", "text", "date", "code")
@@ -209,6 +211,22 @@ class Pathway:
                 return route
         # A systolic value sent on its own means the same as one inside a BP panel.
         return self.routes.get((None, code)) or self.component_routes.get(code)
+
+    def route_of(self, measurement: Measurement) -> ObservationRoute | None:
+        """The route of a measurement by ANY of its codings (and its panel's), first codings
+        first; ``None`` when this pathway reads none of them."""
+        return self.route_for_codes(measurement.codes, measurement.panels)
+
+    def route_for_codes(
+        self, codes: Sequence[str], panels: Sequence[str | None] = (None,)
+    ) -> ObservationRoute | None:
+        """The route of a value coded ``codes`` (in a panel coded ``panels``), or ``None``."""
+        for code in codes:
+            for panel in panels:
+                route = self.route_for(code, panel)
+                if route is not None:
+                    return route
+        return None
 
     def default_thresholds(self) -> dict[str, Decimal]:
         return {name: t.value for name, t in self.thresholds.items()}

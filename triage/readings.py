@@ -17,7 +17,9 @@ class Measurement:
 
     ``code`` is ``"system|code"`` of the observation (or of the component, for a panel);
     ``panel`` is the panel's ``"system|code"`` when the value came from a component.
-    ``unit`` is a UCUM code. ``time`` is timezone-aware.
+    ``unit`` is a UCUM code. ``time`` is timezone-aware. A device may code one value in
+    several systems (SNOMED CT and LOINC): ``code`` and ``panel`` are the first codings,
+    ``alt_codes`` and ``alt_panels`` the others, and routing looks at every one of them.
     """
 
     code: str
@@ -25,6 +27,18 @@ class Measurement:
     unit: str
     time: dt.datetime
     panel: str | None = None
+    alt_codes: tuple[str, ...] = ()
+    alt_panels: tuple[str, ...] = ()
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """Every coding of the value, the first one first."""
+        return (self.code, *self.alt_codes)
+
+    @property
+    def panels(self) -> tuple[str | None, ...]:
+        """Every coding of the panel the value came from (``(None,)`` for a plain value)."""
+        return (self.panel, *self.alt_panels) if self.panel is not None else (None,)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from triage.levels import Level
 from triage.model import Action
 
 ReasonKind = Literal["rule", "missing", "error", "unit", "future"]
-RuleStatus = Literal["fired", "not-fired", "skipped", "error"]
+RuleStatus = Literal["fired", "not-fired", "undecided", "error"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,30 @@ class InputTrace:
 
 
 @dataclass(frozen=True, slots=True)
+class Undecided:
+    """A rule that neither fired nor held false: its ``when`` needs inputs that are missing.
+
+    ``lacking`` are the missing inputs, in the order the expression first uses them, a
+    missing derived name replaced by the missing inputs behind it. ``text`` says so in
+    the pathway's language. An undecided rule does not raise the level.
+    """
+
+    rule: str
+    level: Level
+    when: str
+    lacking: tuple[str, ...]
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "level": self.level.label,
+            "lacking": list(self.lacking),
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class RuleTrace:
     """One rule's outcome, with the values of the names it used."""
 
@@ -51,7 +75,11 @@ class RuleTrace:
 
 @dataclass(frozen=True)
 class Result:
-    """The outcome of triaging one patient's data with one pathway."""
+    """The outcome of triaging one patient's data with one pathway.
+
+    ``undecided`` lists the rules left unknown because inputs they need are missing; they
+    did not fire and are not among the ``reasons``.
+    """
 
     pathway: str
     version: int
@@ -68,6 +96,7 @@ class Result:
     rules: tuple[RuleTrace, ...]
     evaluated_at: dt.datetime
     notes: tuple[str, ...] = field(default=())
+    undecided: tuple[Undecided, ...] = field(default=())
 
     @property
     def input_values(self) -> dict[str, Any]:
@@ -92,6 +121,7 @@ class Result:
             "patient_thresholds": list(self.patient_thresholds),
             "inputs": {t.name: json_value(t.value) for t in self.inputs},
             "derived": {t.name: json_value(t.value) for t in self.derived},
+            "undecided": [u.to_dict() for u in self.undecided],
             "evaluated_at": self.evaluated_at.isoformat(),
         }
 

@@ -9,12 +9,26 @@ Decisions, in one place:
   (:meth:`triage.Result.due`). A result without a deadline gets a default review
   deadline: yellow ``P3D`` and red ``P1D`` after the data (:data:`DEFAULT_REVIEW`); a
   green without one has no due time.
-- **New data for an open item** (:func:`on_result`): the item takes the new level, up or
-  down, and its status is kept, except that a rise re-opens an acknowledged item. The
-  clinician's override is kept while the engine's level does not rise, and dropped when
-  it rises (a judgement made on milder data does not hide worse data).
-- **Problems** (:func:`on_problem`: a job that could not be triaged, a response overdue)
-  make an item at least yellow and never lower it, and re-open it: a person must look.
+- **The level is held** (:func:`on_result`): an item's level is the worst of the results
+  applied since it opened and the problems on it; newer data that evaluates lower never
+  lowers it by itself (API.md: "An item's level never falls by itself"). The lower result
+  is shown beside it as the item's ``newest`` (:func:`is_newer`), so a clinician can
+  resolve at a glance. A rise re-opens an acknowledged item. The clinician's override is
+  kept while the engine's level does not rise, and dropped when it rises (a judgement
+  made on milder data does not hide worse data).
+- **Reasons are collected** (:func:`merge_reasons`): each reason is kept with the time of
+  its data, one per rule (or per problem), at the worst level it reached; a newer
+  occurrence at that level replaces the text (newer values).
+- **The one exception**: the overdue flag leaves when a response to the pathway's
+  questionnaire arrives (:func:`without_overdue`); the level is then the worst of what
+  remains.
+- **Withdrawn data** (``entered-in-error``) adds a reason and never lowers the level.
+- **Re-judging** (a new pathway version, data withdrawn) updates an open item like any
+  result, but opens a new one only for a result above green (:func:`opens_item`): a
+  clinician who resolved a patient is not handed a green item by a publish.
+- **Problems** (:func:`on_problem`: a job that could not be triaged, a response overdue, a
+  form no pathway reads) make an item at least yellow and never lower it, and re-open it:
+  a person must look.
 - **Overdue** (:func:`overdue_due`): a response is due ``every`` after the last response
   (or after enrolment when none came), and overdue ``overdue_after`` later.
 """
@@ -23,7 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from triage.durations import Duration, parse_duration
@@ -38,18 +52,24 @@ __all__ = [
     "OpenItem",
     "due_time",
     "failed_text",
+    "is_newer",
+    "merge_reasons",
     "no_reading_text",
+    "note_text",
     "on_problem",
     "on_result",
+    "opens_item",
     "overdue_due",
     "overdue_text",
+    "reason_key",
     "shown_level",
     "sort_key",
     "sort_rank",
+    "without_overdue",
 ]
 
 Status = Literal["open", "acknowledged"]
-ChangeKind = Literal["created", "raised", "lowered", "updated", "reopened"]
+ChangeKind = Literal["created", "raised", "updated", "reopened", "overdue-cleared"]
 
 RANK: dict[Level, int] = {Level.RED: 0, Level.YELLOW: 1, Level.GREEN: 2}
 DEFAULT_REVIEW: dict[Level, Duration] = {
@@ -89,30 +109,34 @@ def due_time(level: Level, action: Action | None, data_time: dt.datetime) -> dt.
 class OpenItem:
     """What the policy needs to know of the open item of a patient and pathway."""
 
-    level: Level
+    level: Level  # held: the worst since the item opened
     status: Status
     override: Level | None = None
+    result_level: Level | None = None  # the worst result since it opened (problems aside)
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """What becomes of the item: its engine level, status, whether the override stays."""
+    """What becomes of the item: its held level, status, whether the override stays."""
 
     level: Level
     status: Status
     keep_override: bool
     change: ChangeKind
+    result_level: Level | None = None
 
 
 def on_result(item: OpenItem | None, level: Level) -> Change:
-    """A new triage result for a patient and pathway, with or without an open item."""
+    """A new triage result for a patient and pathway, with or without an open item.
+
+    The held level only rises: a lower result is shown beside it, never instead of it."""
     if item is None:
-        return Change(level, "open", False, "created")
+        return Change(level, "open", False, "created", level)
+    worst_result = max(level, item.result_level) if item.result_level is not None else level
     if level > item.level:
         kind: ChangeKind = "reopened" if item.status == "acknowledged" else "raised"
-        return Change(level, "open", False, kind)
-    kind = "lowered" if level < item.level else "updated"
-    return Change(level, item.status, True, kind)
+        return Change(level, "open", False, kind, worst_result)
+    return Change(item.level, item.status, True, "updated", worst_result)
 
 
 def on_problem(item: OpenItem | None) -> Change:
@@ -121,8 +145,66 @@ def on_problem(item: OpenItem | None) -> Change:
         return Change(Level.YELLOW, "open", False, "created")
     level = max(item.level, Level.YELLOW)
     if item.status == "acknowledged":
-        return Change(level, "open", True, "reopened")
-    return Change(level, "open", True, "raised" if level > item.level else "updated")
+        return Change(level, "open", True, "reopened", item.result_level)
+    kind: ChangeKind = "raised" if level > item.level else "updated"
+    return Change(level, "open", True, kind, item.result_level)
+
+
+def opens_item(level: Level) -> bool:
+    """Whether a re-judgement (new version, withdrawn data) may open a new item."""
+    return level > Level.GREEN
+
+
+Reason = dict[str, Any]
+
+
+def reason_key(reason: Reason) -> str:
+    """What makes two reasons the same reason: its key, else its rule, else kind and text."""
+    if reason.get("key"):
+        return str(reason["key"])
+    if reason.get("rule"):
+        return f"rule:{reason['rule']}"
+    return f"{reason.get('kind', '')}:{reason.get('text', '')}"
+
+
+def _rank(reason: Reason) -> tuple[int, str]:
+    return int(Level.parse(str(reason["level"]))), str(reason.get("at") or "")
+
+
+def merge_reasons(held: list[Reason], new: list[Reason]) -> list[Reason]:
+    """The item's reasons with ``new`` added: one per :func:`reason_key`, the one at the
+    worst level kept (a newer one at that level replaces it); worst first, newest first."""
+    by_key = {reason_key(reason): reason for reason in held}
+    for reason in new:
+        key = reason_key(reason)
+        old = by_key.get(key)
+        if old is None or _rank(reason) >= _rank(old):
+            by_key[key] = reason
+    return sorted(by_key.values(), key=_rank, reverse=True)
+
+
+def without_overdue(
+    reasons: list[Reason], result_level: Level | None
+) -> tuple[list[Reason], Level]:
+    """The reasons once the overdue questionnaire has arrived, and the level they hold."""
+    kept = [reason for reason in reasons if reason.get("kind") != "overdue"]
+    levels = [Level.parse(str(reason["level"])) for reason in kept]
+    if result_level is not None:
+        levels.append(result_level)
+    return kept, max(levels, default=Level.GREEN)
+
+
+def is_newer(candidate: Reason, current: Reason | None) -> bool:
+    """Whether a result's ``newest`` summary is of newer data than the one shown.
+
+    Compared by the time of the data (``at``, an ISO time in UTC), then by when it was made
+    (``made``): a late upload of old data never becomes the newest."""
+    if current is None:
+        return True
+    return (str(candidate["at"]), str(candidate.get("made", ""))) >= (
+        str(current["at"]),
+        str(current.get("made", "")),
+    )
 
 
 def overdue_due(
@@ -168,3 +250,48 @@ def no_reading_text(what: str, why: str, language: str) -> str:
     if language in ("nb", "nn"):
         return f"Måling uten verdi ({what}): {why}"
     return f"Observation without a value ({what}): {why}"
+
+
+_NOTES: dict[str, dict[str, str]] = {
+    "unread-form": {
+        "nb": "Skjema som ingen forløp leser ({form}): les svarene",
+        "nn": "Skjema som ingen forløp les ({form}): les svara",
+        "en": "A form no pathway reads ({form}): read the answers",
+    },
+    "withdrawn": {
+        "nb": "Trukket tilbake som feilregistrert: {what} fra {time}, vurdert {level}",
+        "nn": "Trekt tilbake som feilregistrert: {what} frå {time}, vurdert {level}",
+        "en": "Withdrawn as entered in error: {what} of {time}, judged {level}",
+    },
+    "corrected": {
+        "nb": "Korrigert: {what} fra {time} (versjon {version}), tidligere vurdert {level}",
+        "nn": "Korrigert: {what} frå {time} (versjon {version}), tidlegare vurdert {level}",
+        "en": "Corrected: {what} of {time} (version {version}), judged {level} before",
+    },
+    "not-data": {
+        "nb": "{what} kom merket som {status} og er ikke brukt: se på den",
+        "nn": "{what} kom merkt som {status} og er ikkje brukt: sjå på den",
+        "en": "{what} arrived marked {status} and was not used: look at it",
+    },
+    "dated-ahead": {
+        "nb": "{what} er datert fram i tid ({time}); sjekk klokken på apparatet",
+        "nn": "{what} er datert fram i tid ({time}); sjekk klokka på apparatet",
+        "en": "{what} is dated in the future ({time}); check the device's clock",
+    },
+}
+_LEVEL_WORDS = {
+    "nb": {"red": "rød", "yellow": "gul", "green": "grønn"},
+    "nn": {"red": "raud", "yellow": "gul", "green": "grøn"},
+    "en": {"red": "red", "yellow": "yellow", "green": "green"},
+}
+
+
+def note_text(kind: str, language: str, *, when: dt.datetime | None = None, **words: Any) -> str:
+    """The text of a note the worker puts on an item (``kind`` a key of the table above),
+    in the pathway's language; ``when`` is shown on the Oslo clock, ``level`` in words."""
+    lang = language if language in ("nb", "nn") else "en"
+    if when is not None:
+        words["time"] = f"{when.astimezone(LOCAL_TZ):%d.%m.%Y %H:%M}"
+    if "level" in words:
+        words["level"] = _LEVEL_WORDS[lang].get(str(words["level"]), str(words["level"]))
+    return _NOTES[kind][lang].format(**words)

@@ -1,17 +1,28 @@
-"""Routing an upload to pathways, and evaluating a pathway over the patient's stored data.
+"""Routing uploads to pathways, and judging each upload as of its own time.
 
-Answers are the patient's newest QuestionnaireResponse for the pathway's questionnaires;
-device values are the patient's stored readings the pathway routes, from the newest one
-back as far as the pathway's longest window for that value (so a new weight reading sees
-the last three days). An Observation without a value (cancelled, entered-in-error,
-``dataAbsentReason``) is no reading: it adds a yellow reason for the pathways that read its
-code, so it never turns into a green by default.
+RULES.md "When": each upload (a response, or one Observation, also when several come in one
+Bundle) is judged for itself, as of its own time: ``authored`` for a response, the
+reading's time for an Observation. Answer inputs come from the response being judged (for
+an Observation, from the newest response at or before its time); observation inputs see
+the readings at or before that time. So a red answer uploaded after a newer green one, or
+a low reading measured before a normal one, is judged on the data of its own moment.
+
+A job judges many uploads of one patient at once: the readings a pathway needs are loaded
+and prepared once (routed, converted, sorted), and each upload is then evaluated at its own
+time over them (``triage.evaluate_at``). Data withdrawn (``entered-in-error``) is never
+loaded: its readings are gone and its responses are skipped.
+
+An Observation without a value (cancelled, entered-in-error, ``dataAbsentReason``) is no
+reading: it adds a yellow reason for the pathways that read its code, so it never turns
+into a green by default. Data dated ahead of when it arrived (a fast clock, at most a day:
+ingest refuses more) is judged at once, as of its stated time, and flagged yellow.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,11 +31,20 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from fhir_adapters import flatten_response, observation_measurements, parse_resource
-from store.models import Reading, Resource
-from triage import Action, Level, Measurement, Pathway, ThresholdError, evaluate
+from store.models import Reading, Resource, UTCDateTime
+from triage import (
+    Level,
+    Measurement,
+    Pathway,
+    Prepared,
+    Result,
+    ThresholdError,
+    evaluate_at,
+    prepare,
+)
 from triage.engine import FUTURE_TOLERANCE, REVIEW_MESSAGE
 from triage.model import ObservationInput
-from triage.worklist import no_reading_text
+from triage.worklist import due_time, no_reading_text, note_text
 
 _SLACK = dt.timedelta(days=2)  # a calendar month may be longer than its approximate 30 days
 _NOT_A_READING = ("cancelled", "entered-in-error")
@@ -35,7 +55,7 @@ class Work:
     """What one pathway reads of an upload."""
 
     resources: list[Resource] = field(default_factory=list)
-    extra_reasons: list[dict[str, Any]] = field(default_factory=list)
+    extra_reasons: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by resource
 
 
 @dataclass
@@ -51,7 +71,8 @@ class Routing:
             for pid in [p for p in readers if p in enrolled] or readers:
                 work = out.setdefault(pid, Work())
                 work.resources.append(self.resources[rid])
-                work.extra_reasons.extend(self.extra.get((rid, pid), []))
+                if (rid, pid) in self.extra:
+                    work.extra_reasons[rid] = self.extra[(rid, pid)]
         return out
 
 
@@ -60,21 +81,44 @@ def questionnaire_url(resource: Resource) -> str:
     return url.split("|", 1)[0]
 
 
+def _stored_codes(
+    session: Session, observations: list[str]
+) -> dict[str, set[tuple[tuple[str, ...], tuple[str | None, ...]]]]:
+    """Every coding (of the value and of its panel) of the readings of these Observations."""
+    keys: dict[str, set[tuple[tuple[str, ...], tuple[str | None, ...]]]] = {
+        rid: set() for rid in observations
+    }
+    if not observations:
+        return keys
+    stored = session.exec(
+        select(Reading.resource_id, Reading.code, Reading.panel, Reading.alt).where(
+            col(Reading.resource_id).in_(observations)
+        )
+    )
+    for rid, code, panel, alt in stored:
+        keys[rid].add(_codings(code, panel, alt))
+    return keys
+
+
+def _codings(
+    code: str, panel: str | None, alt: Mapping[str, Any] | None
+) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
+    codes = (code, *((alt or {}).get("codes") or ()))
+    panels: tuple[str | None, ...] = (
+        (panel, *((alt or {}).get("panels") or ())) if panel is not None else (None,)
+    )
+    return codes, panels
+
+
 def routes_of(
     session: Session, resources: list[Resource], pathways: Mapping[str, Pathway]
 ) -> Routing:
-    """Which pathways read which resource of an upload, and the no-reading reasons."""
+    """Which pathways read which resource of an upload (by ANY coding), and the
+    no-reading reasons. A withdrawn resource is routed by what it was: its pathways must
+    hear that it was withdrawn."""
     routing = Routing({}, {}, {r.id: r for r in resources})
     observations = [r.id for r in resources if r.resource_type == "Observation"]
-    keys: dict[str, set[tuple[str, str | None]]] = {rid: set() for rid in observations}
-    if observations:
-        stored = session.exec(
-            select(Reading.resource_id, Reading.code, Reading.panel).where(
-                Reading.resource_id.in_(observations)  # type: ignore[attr-defined]
-            )
-        )
-        for rid, code, panel in stored:
-            keys[rid].add((code, panel))
+    keys = _stored_codes(session, observations)
     for resource in resources:
         if resource.resource_type == "QuestionnaireResponse":
             url = questionnaire_url(resource)
@@ -83,19 +127,46 @@ def routes_of(
             ]
         elif resource.resource_type == "Observation":
             absent = _absent_values(resource.body, bool(keys[resource.id]))
+            codings = set(keys[resource.id])
+            if resource.withdrawn:
+                codings |= _body_codings(resource.body)
             readers = []
             for pid, pathway in pathways.items():
-                reasons = [
-                    _no_reading_reason(route.name, why, pathway.language)
-                    for code, panel, why in absent
-                    if (route := pathway.route_for(code, panel)) is not None
-                ]
-                if reasons or any(pathway.route_for(c, p) for c, p in keys[resource.id]):
+                reasons = []
+                if not resource.withdrawn or resource.version_id == 1:
+                    reasons = [
+                        _no_reading_reason(route.name, why, pathway.language)
+                        for codes, panels, why in absent
+                        if (route := pathway.route_for_codes(codes, panels)) is not None
+                    ]
+                if reasons or any(pathway.route_for_codes(c, p) for c, p in codings):
                     readers.append(pid)
                 if reasons:
                     routing.extra[(resource.id, pid)] = reasons
             routing.readers[resource.id] = readers
     return routing
+
+
+def _body_codings(body: dict[str, Any]) -> set[tuple[tuple[str, ...], tuple[str | None, ...]]]:
+    """The codings an Observation's body names, for one whose readings are gone."""
+    codes = tuple(_coding_keys(body.get("code")))
+    out: set[tuple[tuple[str, ...], tuple[str | None, ...]]] = set()
+    if codes:
+        out.add((codes, (None,)))
+    for component in body.get("component") or []:
+        parts = tuple(_coding_keys(component.get("code") if isinstance(component, dict) else None))
+        if parts:
+            out.add((parts, codes or (None,)))
+    return out
+
+
+def _coding_keys(concept: Any) -> list[str]:
+    codings = concept.get("coding") if isinstance(concept, dict) else None
+    return [
+        f"{c.get('system', '')}|{c['code']}"
+        for c in codings or []
+        if isinstance(c, dict) and c.get("code")
+    ]
 
 
 def _no_reading_reason(name: str, why: str, language: str) -> dict[str, Any]:
@@ -107,8 +178,10 @@ def _no_reading_reason(name: str, why: str, language: str) -> dict[str, Any]:
     }
 
 
-def _absent_values(body: dict[str, Any], has_readings: bool) -> list[tuple[str, str | None, str]]:
-    """(code, panel, why) for every value the Observation announces but does not carry."""
+def _absent_values(
+    body: dict[str, Any], has_readings: bool
+) -> list[tuple[tuple[str, ...], tuple[str | None, ...], str]]:
+    """(codes, panels, why) for every value the Observation announces but does not carry."""
     components = body.get("component") or []
     suspicious = (
         not has_readings
@@ -118,134 +191,233 @@ def _absent_values(body: dict[str, Any], has_readings: bool) -> list[tuple[str, 
     if not suspicious:
         return []
     data = observation_measurements(parse_resource(body, "Observation"))
-    out: list[tuple[str, str | None, str]] = []
+    out: list[tuple[tuple[str, ...], tuple[str | None, ...], str]] = []
     for note in data.not_readings:
         where = note.location or "Observation"
         if where.startswith("Observation.component["):
             index = int(where.removeprefix("Observation.component[").split("]", 1)[0])
-            codings = components[index].get("code", {}).get("coding", [])
-            out.extend(
-                (f"{c.get('system', '')}|{c['code']}", data.code, note.diagnostics)
-                for c in codings
-                if c.get("code")
-            )
+            codes = tuple(_coding_keys(components[index].get("code")))
+            if codes:
+                out.append((codes, tuple(data.codes), note.diagnostics))
         else:
-            out.extend((code, None, note.diagnostics) for code in data.codes)
+            out.append((tuple(data.codes), (None,), note.diagnostics))
     return out
 
 
-@dataclass(frozen=True)
-class PathwayData:
-    patient_id: str
-    resources: list[Resource]
-    extra_reasons: list[dict[str, Any]]
-    thresholds: dict[str, Any] | None  # None: not enrolled
+# --- judging ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Judgement:
+    """One upload (or a patient's newest data) judged with one pathway version."""
+
+    resource: Resource | None  # None: a re-judgement of the newest data
+    as_of: dt.datetime  # the time the data is judged as of
     level: Level
-    action: Action | None
     record: dict[str, Any]
     sources: list[dict[str, str]]
-    # The newest data the evaluation read (not dated in the future): the item's data time,
-    # so a late upload of old readings does not make the item look as old as they are.
-    data_time: dt.datetime | None = None
+    shown_time: dt.datetime  # the data's time, never later than it arrived (due, newest)
+    due: dt.datetime | None
+
+    @property
+    def action(self) -> dict[str, Any] | None:
+        action: dict[str, Any] | None = self.record.get("action")
+        return action
 
 
-def evaluate_pathway(
-    session: Session, pathway: Pathway, data: PathwayData, now: dt.datetime
-) -> Outcome:
-    """Triage the patient's stored data with one compiled pathway version."""
-    answers: dict[str, Any] = {}
-    used: Resource | None = None
-    extra = list(data.extra_reasons)
-    if pathway.questionnaires:
-        used = newest_response(session, pathway, data.patient_id, now)
-        if used is not None:
-            answers = dict(flatten_response(parse_resource(used.body, "QuestionnaireResponse")))
-        ahead = future_responses(session, pathway, data.patient_id, now)
-        if ahead:
-            extra.append(_future_response_reason(ahead, pathway.language))
-    measurements = stored_measurements(session, pathway, data.patient_id, now)
-    try:
-        result = evaluate(
-            pathway, answers=answers, measurements=measurements, thresholds=data.thresholds, now=now
+@dataclass(frozen=True)
+class Moment:
+    """What to judge: an upload at its own time, or the newest data at that time."""
+
+    as_of: dt.datetime
+    resource: Resource | None = None
+    extra: list[dict[str, Any]] = field(default_factory=list)
+    arrived: dt.datetime | None = None
+
+
+class PathwayData:
+    """The patient's data one pathway reads, loaded once for all the moments of a job."""
+
+    def __init__(
+        self,
+        session: Session,
+        pathway: Pathway,
+        patient_id: str,
+        moments: Sequence[Moment],
+    ) -> None:
+        self.pathway = pathway
+        start = min(m.as_of for m in moments)
+        end = max(m.as_of for m in moments)
+        self.responses = _responses(session, pathway, patient_id, start, end)
+        self._times = [_when(r) for r in self.responses]
+        self._answers: dict[str, dict[str, Any]] = {}
+        self.prepared: Prepared = prepare(
+            pathway, measurements=_measurements(session, pathway, patient_id, start, end)
         )
-    except ThresholdError as exc:  # the pathway changed since the patient was enrolled
-        result = evaluate(pathway, answers=answers, measurements=measurements, now=now)
-        text = f"Pasientens egne grenser er ikke brukt: {exc}"
-        if pathway.language not in ("nb", "nn"):
-            text = f"The patient's own thresholds were not used: {exc}"
-        extra.append({"rule": None, "level": "yellow", "text": text, "kind": "thresholds"})
+
+    def response_at(self, as_of: dt.datetime) -> Resource | None:
+        """The newest response at or before ``as_of`` (its time, then arrival, then id)."""
+        index = bisect.bisect_right(self._times, as_of)
+        return self.responses[index - 1] if index else None
+
+    def answers(self, response: Resource) -> dict[str, Any]:
+        if response.id not in self._answers:
+            parsed = parse_resource(response.body, "QuestionnaireResponse")
+            self._answers[response.id] = dict(flatten_response(parsed))
+        return self._answers[response.id]
+
+
+def _when(resource: Resource) -> dt.datetime:
+    return resource.data_time or resource.received_at
+
+
+def judge(
+    data: PathwayData,
+    moment: Moment,
+    thresholds: Mapping[str, Any] | None,
+    now: dt.datetime,
+) -> Judgement:
+    """Evaluate the pathway as of ``moment`` (an upload's own time, or the newest data)."""
+    pathway = data.pathway
+    resource = moment.resource
+    used: Resource | None = None
+    extra = list(moment.extra)
+    if resource is not None and resource.resource_type == "QuestionnaireResponse":
+        if not resource.withdrawn:
+            used = resource
+        else:  # arrived marked entered-in-error: shown, never used as data
+            used = data.response_at(moment.as_of)
+            if used is not None and used.id == resource.id:
+                used = None
+            extra.append(
+                _reason("not-data", pathway, what=_what(resource), status="entered-in-error")
+            )
+    elif pathway.questionnaires:
+        used = data.response_at(moment.as_of)
+    answers = data.answers(used) if used is not None else {}
+    arrived = moment.arrived or now
+    if moment.as_of > arrived + FUTURE_TOLERANCE and resource is not None:
+        extra.append(_reason("dated-ahead", pathway, when=moment.as_of, what=_what(resource)))
+    result = _evaluate(pathway, data.prepared, moment.as_of, answers, thresholds, now, extra)
     record = result.to_dict()
-    record["enrolled"] = data.thresholds is not None
-    if data.thresholds is None:
+    record["enrolled"] = thresholds is not None
+    if thresholds is None:
         record["notes"] = ["not enrolled in this pathway: its default thresholds were used"]
     level = result.level
     if extra:
-        level = max(level, Level.YELLOW)
+        level = max(level, *(Level.parse(r["level"]) for r in extra))
         reasons = [*record["reasons"], *extra]
         record["reasons"] = sorted(reasons, key=lambda r: -Level.parse(r["level"]))
         if level > result.level:
             record["patient_message"] = REVIEW_MESSAGE.get(pathway.language, REVIEW_MESSAGE["en"])
     record["level"] = level.label
-    sources = [{"resourceType": r.resource_type, "id": r.id} for r in data.resources]
+    record["as_of"] = moment.as_of.isoformat()
+    sources = []
+    if resource is not None:
+        sources.append({"resourceType": resource.resource_type, "id": resource.id})
     if used is not None and all(s["id"] != used.id for s in sources):
         sources.append({"resourceType": used.resource_type, "id": used.id})
-    times = [m.time for m in measurements if m.time <= now + FUTURE_TOLERANCE]
-    if used is not None:
-        times.append(used.data_time or used.received_at)
-    return Outcome(level, result.action, record, sources, max(times, default=None))
+    shown = min(moment.as_of, arrived)
+    # A problem that lifted the level above every fired rule: the default review deadline.
+    due = due_time(level, result.action if level == result.level else None, shown)
+    return Judgement(resource, moment.as_of, level, record, sources, shown, due)
 
 
-def newest_response(
-    session: Session, pathway: Pathway, patient_id: str, now: dt.datetime
-) -> Resource | None:
-    """The patient's newest response (by its time, then arrival) to the pathway's forms.
+def _evaluate(
+    pathway: Pathway,
+    prepared: Prepared,
+    as_of: dt.datetime,
+    answers: dict[str, Any],
+    thresholds: Mapping[str, Any] | None,
+    now: dt.datetime,
+    extra: list[dict[str, Any]],
+) -> Result:
+    try:
+        return evaluate_at(
+            pathway,
+            prepared,
+            as_of=as_of,
+            answers=answers,
+            thresholds=thresholds,
+            evaluated_at=now,
+        )
+    except ThresholdError as exc:  # the pathway changed since the patient was enrolled
+        text = f"Pasientens egne grenser er ikke brukt: {exc}"
+        if pathway.language not in ("nb", "nn"):
+            text = f"The patient's own thresholds were not used: {exc}"
+        extra.append({"rule": None, "level": "yellow", "text": text, "kind": "thresholds"})
+        return evaluate_at(pathway, prepared, as_of=as_of, answers=answers, evaluated_at=now)
 
-    A response dated in the future (a phone's clock ahead) is never the newest: it would
-    hide every response sent after it until its date came."""
+
+def _what(resource: Resource) -> str:
+    return f"{resource.resource_type}/{resource.id}"
+
+
+def _reason(
+    kind: str, pathway: Pathway, when: dt.datetime | None = None, **words: Any
+) -> dict[str, Any]:
+    return {
+        "rule": None,
+        "level": Level.YELLOW.label,
+        "text": note_text(kind, pathway.language, when=when, **words),
+        "kind": kind,
+    }
+
+
+def newest_data_time(
+    session: Session, pathway: Pathway, patient_id: str, limit: dt.datetime
+) -> dt.datetime | None:
+    """The time of the patient's newest data this pathway reads (withdrawn data aside)."""
+    times: list[dt.datetime] = []
+    if pathway.questionnaires:
+        when = sa.type_coerce(
+            func.max(func.coalesce(Resource.data_time, Resource.received_at)), UTCDateTime()
+        )
+        found = session.exec(
+            select(when).where(
+                col(Resource.patient_id) == patient_id,
+                col(Resource.resource_type) == "QuestionnaireResponse",
+                col(Resource.canonical_url).in_(pathway.questionnaires),
+                col(Resource.withdrawn).is_(False),
+                func.coalesce(Resource.data_time, Resource.received_at) <= limit,
+            )
+        ).first()
+        if found is not None:
+            times.append(found)
+    codes = list(_horizons(pathway))
+    if codes:
+        newest = session.exec(
+            select(func.max(Reading.time)).where(
+                col(Reading.patient_id) == patient_id,
+                or_(col(Reading.code).in_(codes), col(Reading.alt).is_not(None)),
+                col(Reading.time) <= limit,
+            )
+        ).first()
+        if newest is not None:
+            times.append(newest)
+    return max(times, default=None)
+
+
+def _responses(
+    session: Session, pathway: Pathway, patient_id: str, start: dt.datetime, end: dt.datetime
+) -> list[Resource]:
+    """The responses an evaluation between ``start`` and ``end`` may read: the newest at or
+    before ``start`` and every one after it up to ``end``, oldest first; withdrawn left out."""
+    if not pathway.questionnaires:
+        return []
     when = func.coalesce(Resource.data_time, Resource.received_at)
-    query = (
-        select(Resource)
-        .where(
-            Resource.patient_id == patient_id,
-            Resource.resource_type == "QuestionnaireResponse",
-            Resource.canonical_url.in_(pathway.questionnaires),  # type: ignore[union-attr]
-            when <= now + FUTURE_TOLERANCE,
-        )
-        .order_by(when.desc(), Resource.received_at.desc(), Resource.id.desc())  # type: ignore[attr-defined]
-        .limit(1)
+    base = select(Resource).where(
+        col(Resource.patient_id) == patient_id,
+        col(Resource.resource_type) == "QuestionnaireResponse",
+        col(Resource.canonical_url).in_(pathway.questionnaires),
+        col(Resource.withdrawn).is_(False),
     )
-    return session.exec(query).first()
-
-
-def future_responses(
-    session: Session, pathway: Pathway, patient_id: str, now: dt.datetime
-) -> list[dt.datetime]:
-    """The times of the patient's responses to the pathway's forms dated in the future."""
-    times = session.exec(
-        select(Resource.data_time).where(
-            Resource.patient_id == patient_id,
-            Resource.resource_type == "QuestionnaireResponse",
-            col(Resource.canonical_url).in_(pathway.questionnaires),
-            col(Resource.data_time) > now + FUTURE_TOLERANCE,
-        )
-    ).all()
-    return [time for time in times if time is not None]
-
-
-def _future_response_reason(times: list[dt.datetime], language: str) -> dict[str, Any]:
-    latest = max(times).isoformat()
-    text = (
-        f"{len(times)} skjema datert fram i tid (seneste {latest}) er ikke brukt; "
-        "sjekk klokken på telefonen"
-        if language in ("nb", "nn")
-        else f"{len(times)} response(s) dated in the future (latest {latest}) were not used; "
-        "check the phone's clock"
-    )
-    return {"rule": None, "level": Level.YELLOW.label, "text": text, "kind": "future"}
+    order = (when, col(Resource.received_at), col(Resource.id))
+    first = session.exec(
+        base.where(when <= start).order_by(*(o.desc() for o in order)).limit(1)
+    ).first()
+    later = session.exec(base.where(when > start, when <= end).order_by(*order)).all()
+    return ([first] if first is not None else []) + list(later)
 
 
 def _horizons(pathway: Pathway) -> dict[str, dt.timedelta]:
@@ -264,31 +436,35 @@ def _horizons(pathway: Pathway) -> dict[str, dt.timedelta]:
     return out
 
 
-def stored_measurements(
-    session: Session, pathway: Pathway, patient_id: str, now: dt.datetime
+def _measurements(
+    session: Session, pathway: Pathway, patient_id: str, start: dt.datetime, end: dt.datetime
 ) -> list[Measurement]:
-    """The patient's stored readings this pathway routes, as far back as its windows need."""
+    """The patient's stored readings this pathway routes that an evaluation as of any time
+    between ``start`` and ``end`` can see: per code, back from its newest reading at or
+    before ``start`` as far as the pathway's longest window for it, up to ``end``."""
     horizons = _horizons(pathway)
     if not horizons:
         return []
     codes = list(horizons)
-    newest = dict(
+    anchors = dict(
         session.exec(
             select(Reading.code, func.max(Reading.time))
             .where(
-                Reading.patient_id == patient_id,
-                Reading.code.in_(codes),  # type: ignore[attr-defined]
-                Reading.time <= now + FUTURE_TOLERANCE,
+                col(Reading.patient_id) == patient_id,
+                col(Reading.code).in_(codes),
+                col(Reading.time) <= start,
             )
-            .group_by(Reading.code)
+            .group_by(col(Reading.code))
         ).all()
     )
+    longest = max(horizons.values())
     wanted = [
-        (col(Reading.code) == code) & (col(Reading.time) >= newest[code] - horizons[code])
-        if code in newest
-        else col(Reading.code) == code  # only readings dated in the future: the engine flags them
-        for code in codes
+        (col(Reading.code) == code)
+        & (col(Reading.time) >= min(anchors.get(code, start), start) - span)
+        for code, span in horizons.items()
     ]
+    # A value coded several ways is found by any of them: such rows are few, and routed below.
+    wanted.append(col(Reading.alt).is_not(None) & (col(Reading.time) >= start - longest))
     # Plain columns, not ORM objects: a CGM window is thousands of rows, and building an
     # ORM instance for each was most of a job's time.
     rows = session.execute(
@@ -298,12 +474,22 @@ def stored_measurements(
             col(Reading.value),
             col(Reading.unit),
             col(Reading.time),
+            col(Reading.alt),
         )
-        .where(col(Reading.patient_id) == patient_id, or_(*wanted))
+        .where(col(Reading.patient_id) == patient_id, col(Reading.time) <= end, or_(*wanted))
         .order_by(col(Reading.time))
     )
-    return [
-        Measurement(code=code, value=value, unit=unit, time=time, panel=panel)
-        for code, panel, value, unit, time in rows
-        if pathway.route_for(code, panel) is not None
-    ]
+    out = []
+    for code, panel, value, unit, time, alt in rows:
+        m = Measurement(
+            code=code,
+            value=value,
+            unit=unit,
+            time=time,
+            panel=panel,
+            alt_codes=tuple((alt or {}).get("codes") or ()),
+            alt_panels=tuple((alt or {}).get("panels") or ()),
+        )
+        if pathway.route_of(m) is not None:
+            out.append(m)
+    return out

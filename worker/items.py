@@ -3,20 +3,62 @@
 Every change is written with a ``WorklistEvent`` (the history), in the caller's
 transaction. A second open item is impossible: ``open_key`` is UNIQUE, so two jobs that
 both found no open item collide at the insert and the loser retries (see worker/jobs.py).
+An item's level is held: results and problems only raise it; the newest result is shown
+beside it (``newest``); only the overdue flag leaves by itself, when the form arrives.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session, select
 
 from store.models import WorklistEvent, WorklistItem, new_id
 from triage import Level
-from triage.worklist import Change, OpenItem, Status, on_problem, on_result, sort_rank
+from triage.worklist import (
+    Change,
+    OpenItem,
+    Status,
+    is_newer,
+    merge_reasons,
+    on_problem,
+    on_result,
+    opens_item,
+    sort_rank,
+    without_overdue,
+)
 
 ACTOR = "triage"  # the actor recorded for changes the worker makes
+MAX_SOURCES = 50
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One stored result, as the worklist takes it."""
+
+    result_id: str
+    level: Level
+    reasons: list[dict[str, Any]]  # each with the time of its data ("at")
+    action: dict[str, Any] | None
+    due: dt.datetime | None
+    sources: list[dict[str, str]]
+    ruleset: dict[str, Any]
+    data_time: dt.datetime  # when the data was (never later than it arrived)
+    made: dt.datetime
+    undecided: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """What the item shows as its ``newest``."""
+        return {
+            "level": self.level.label,
+            "at": self.data_time.astimezone(dt.UTC).isoformat(),
+            "result": self.result_id,
+            "reasons": self.reasons,
+            "undecided": self.undecided,
+            "made": self.made.astimezone(dt.UTC).isoformat(),
+        }
 
 
 def open_key(patient_id: str, pathway_id: str) -> str:
@@ -34,7 +76,8 @@ def _view(item: WorklistItem | None) -> OpenItem | None:
         return None
     override = Level.parse(item.override_level) if item.override_level else None
     status: Status = "acknowledged" if item.status == "acknowledged" else "open"
-    return OpenItem(Level.parse(item.level), status, override)
+    held = Level.parse(item.result_level) if item.result_level else None
+    return OpenItem(Level.parse(item.level), status, override, held)
 
 
 def _new(patient_id: str, pathway_id: str, kind: str, now: dt.datetime) -> WorklistItem:
@@ -67,6 +110,7 @@ def _apply(
         item.override_level = item.override_reason = item.override_by = None
         item.override_at = None
     item.level = change.level.label
+    item.result_level = change.result_level.label if change.result_level is not None else None
     item.status = change.status
     override = Level.parse(item.override_level) if item.override_level else None
     item.sort_rank = sort_rank(change.level, override)
@@ -87,36 +131,94 @@ def _apply(
     return item
 
 
-def apply_result(
+def apply_results(
     session: Session,
     *,
     patient_id: str,
     pathway_id: str,
-    level: Level,
-    reasons: list[dict[str, Any]],
-    action: dict[str, Any] | None,
-    due: dt.datetime | None,
-    sources: list[dict[str, str]],
-    ruleset: dict[str, Any],
-    result_id: str,
-    data_time: dt.datetime | None,
+    judged: list[Judged],
     now: dt.datetime,
-) -> WorklistItem:
-    """Create or update the open item with a new triage result."""
+    notes: list[dict[str, Any]] | None = None,
+    clears_overdue: bool = False,
+    may_open: bool = True,
+    kind: str = "triage",
+) -> WorklistItem | None:
+    """Put results (and notes) on the open item, or on a new one.
+
+    ``clears_overdue``: a response to the pathway's form is among them, so the overdue
+    flag leaves. ``may_open`` False (a re-judgement): a new item only above green."""
+    notes = notes or []
     item = open_item(session, patient_id, pathway_id)
-    change = on_result(_view(item), level)
+    if not judged:
+        return _note(session, item, notes, now) if item is not None and notes else None
+    worst = max(judged, key=lambda j: (j.level, j.data_time))
+    if item is None and not may_open and not opens_item(worst.level):
+        return None
+    change = on_result(_view(item), worst.level)
     before = item.level if item is not None else None
+    held = Level.parse(before) if before is not None else None
     if item is None:
         item = _new(patient_id, pathway_id, "triage", now)
-    item.kind = "triage"
+    reasons = merge_reasons(item.reasons, [r for j in judged for r in j.reasons] + notes)
+    if clears_overdue and any(r.get("kind") == "overdue" for r in item.reasons):
+        reasons, level = without_overdue(reasons, change.result_level)
+        if level < change.level:
+            change = Change(level, change.status, change.keep_override, "overdue-cleared", level)
+    if item.kind == "overdue" and clears_overdue:
+        item.kind = "triage"
     item.reasons = reasons
-    item.action = action
-    item.due = due
-    item.sources = sources
-    item.ruleset = ruleset
-    item.result_id = result_id
-    item.data_time = data_time
-    return _apply(session, item, change, before, now, result_id, {"kind": "triage"})
+    _take_action(item, judged, worst.level, held)
+    item.sources = _sources(item.sources if held is not None else [], judged, worst)
+    item.ruleset = judged[-1].ruleset
+    if held is None or worst.level > held or item.result_id is None:
+        item.result_id = worst.result_id
+    newest = max(judged, key=lambda j: (j.data_time, j.made)).summary()
+    if is_newer(newest, item.newest):
+        item.newest = newest
+        item.data_time = dt.datetime.fromisoformat(newest["at"])
+    detail = {"kind": kind, "results": len(judged), "newest": (item.newest or newest)["level"]}
+    return _apply(session, item, change, before, now, worst.result_id, detail)
+
+
+def _take_action(
+    item: WorklistItem, judged: list[Judged], worst: Level, held: Level | None
+) -> None:
+    """The action and due time of the level the item holds: the most urgent at that level."""
+    top = [j for j in judged if j.level == worst]
+    soonest = min(top, key=lambda j: j.due or dt.datetime.max.replace(tzinfo=dt.UTC))
+    sooner = soonest.due is not None and (item.due is None or soonest.due < item.due)
+    if held is None or worst > held or (worst == held and sooner):
+        item.action, item.due = soonest.action, soonest.due
+
+
+def _sources(
+    held: list[dict[str, str]], judged: list[Judged], worst: Judged
+) -> list[dict[str, str]]:
+    out: list[dict[str, str]] = []
+    for source in [*worst.sources, *held, *(s for j in judged for s in j.sources)]:
+        if source not in out:
+            out.append(source)
+    return out[:MAX_SOURCES]
+
+
+def _note(
+    session: Session, item: WorklistItem, notes: list[dict[str, Any]], now: dt.datetime
+) -> WorklistItem:
+    """Notes (data withdrawn or corrected) on an open item: its level stays."""
+    item.reasons = merge_reasons(item.reasons, notes)
+    item.updated = now
+    session.add(item)
+    session.add(
+        WorklistEvent(
+            item_id=item.id,
+            at=now,
+            actor=ACTOR,
+            change="noted",
+            level=item.level,
+            detail={"notes": [note.get("kind") for note in notes]},
+        )
+    )
+    return item
 
 
 def has_reason(item: WorklistItem, key: str) -> bool:
@@ -135,9 +237,8 @@ def apply_problem(
     sources: list[dict[str, str]] | None = None,
     ruleset: dict[str, Any] | None = None,
 ) -> WorklistItem | None:
-    """Put a problem (``kind`` failed or overdue) on the open item, or on a new one.
-
-    ``reason["key"]`` identifies the problem: the same problem twice changes nothing.
+    """Put a problem (``kind`` failed, overdue or unread-form) on the open item, or on a new
+    one. ``reason["key"]`` identifies the problem: the same problem twice changes nothing.
     """
     item = open_item(session, patient_id, pathway_id)
     if item is not None and has_reason(item, reason["key"]):
@@ -151,7 +252,10 @@ def apply_problem(
         item.ruleset = ruleset
         item.reasons = [reason]
     else:
-        item.reasons = [reason, *item.reasons]
+        item.reasons = merge_reasons(item.reasons, [reason])
         if item.due is None or (due is not None and due < item.due):
             item.due = due
+        for source in sources or []:
+            if source not in item.sources and len(item.sources) < MAX_SOURCES:
+                item.sources = [*item.sources, source]
     return _apply(session, item, change, before, now, None, {"kind": kind, "key": reason["key"]})

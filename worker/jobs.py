@@ -1,16 +1,20 @@
-"""The work the triage task wraps: one outbox row triaged, saved and put on the worklist.
+"""The work the triage task wraps: one outbox row judged, saved and put on the worklist.
 
 Everything for one outbox row happens in ONE transaction: the results, the worklist
 changes, ``Resource.routed`` and ``Outbox.done_at``. Running a row twice changes nothing
 (a done row returns at once; ``TriageResult.task_key`` is UNIQUE), and a collision with a
 concurrent job (the UNIQUE ``open_key``) rolls back and runs the row again.
 
-Which pathways read an upload: a QuestionnaireResponse goes to the pathways that read its
-questionnaire, an Observation to those that route one of its codes. When the patient is
-enrolled in some of those pathways, only those triage it; when in none, all of them do
-(with the defaults, noted in the result): nothing accepted vanishes, and a blood pressure
-of a patient followed for hypertension does not also land on the heart-failure list.
-Logs carry ids only, never patient data.
+Each upload is judged as of its own time (worker/evaluation.py), one result per upload and
+pathway, and the results go on the patient's item for that pathway, whose level never
+falls by itself. Which pathways read an upload: a QuestionnaireResponse goes to the
+pathways that read its questionnaire, an Observation to those that route one of its
+codings. When the patient is enrolled in some of those pathways, only those triage it;
+when in none, all of them do (with the defaults, noted in the result): nothing accepted
+vanishes, and a blood pressure of a patient followed for hypertension does not also land
+on the heart-failure list. A response no pathway reads puts an enrolled patient on their
+pathways' lists as yellow. A ``rejudge`` row judges a patient's newest data with a newly
+published pathway version. Logs carry ids only, never patient data.
 """
 
 from __future__ import annotations
@@ -20,20 +24,31 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from store.db import session_scope
+from store.ingest_prepare import FUTURE_REFUSED_AFTER
 from store.logs import adopt_request_id
 from store.models import Enrolment, Outbox, Patient, Resource, TriageResult, new_id
-from store.pathways import pathways_in_force
+from store.pathways import compiled, pathways_in_force, version_row
 from store.settings import get_settings
 from triage import Level, Pathway
-from triage.worklist import due_time, failed_text
+from triage.worklist import due_time, failed_text, note_text
 from worker import items, metrics
-from worker.evaluation import PathwayData, evaluate_pathway, routes_of
+from worker.evaluation import (
+    Judgement,
+    Moment,
+    PathwayData,
+    Routing,
+    Work,
+    judge,
+    newest_data_time,
+    questionnaire_url,
+    routes_of,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -95,6 +110,7 @@ def _claim_pending(session: Session, outbox: Outbox) -> tuple[list[Outbox], list
             col(Outbox.id) != outbox.id,
             Outbox.done_at == None,  # noqa: E711 (SQL, not Python)
             Outbox.failed == False,  # noqa: E712
+            Outbox.kind == "upload",
         )
         .order_by(Outbox.id)  # type: ignore[arg-type]
         .limit(CLAIM_LIMIT)
@@ -116,83 +132,43 @@ def _triage(session: Session, outbox_id: int, attempt: int, received: list[dt.da
     outbox, resources = _load(session, outbox_id)
     if outbox.done_at is not None:
         return "already-done"
-    # One job per patient at a time: without this, a job that read the patient's data could
-    # commit its level after a job that read newer data, and an older green would replace a
-    # newer red. FOR NO KEY UPDATE does not block the API's inserts (their foreign-key
-    # checks take KEY SHARE); SQLite serialises writers anyway.
+    # One job per patient at a time: without this, two jobs could both find no open item,
+    # or both hold an item's level from data the other has not seen. FOR NO KEY UPDATE does
+    # not block the API's inserts (their foreign-key checks take KEY SHARE); SQLite
+    # serialises writers anyway.
     session.exec(
         select(Patient.id).where(Patient.id == outbox.patient_id).with_for_update(key_share=True)
     ).first()
     now = dt.datetime.now(dt.UTC)
+    if outbox.kind == "rejudge":
+        rejudged = _rejudge(session, outbox, now)
+        outbox.done_at = now
+        session.add(outbox)
+        log.info("outbox %s re-judged: %s", outbox_id, rejudged)
+        return "done"
     others, more = _claim_pending(session, outbox)
     resources = resources + [r for r in more if r.id not in {x.id for x in resources}]
-    owner = {rid: row.id for row in (outbox, *others) for rid in row.resource_ids}
+    owner = {rid: int(row.id or 0) for row in (outbox, *others) for rid in row.resource_ids}
     pathways = pathways_in_force(session)
-    enrolments = {
-        e.pathway_id: e
-        for e in session.exec(
-            select(Enrolment).where(
-                Enrolment.patient_id == outbox.patient_id,
-                Enrolment.active == True,  # noqa: E712 (SQL, not Python)
-            )
-        )
-    }
+    enrolments = active_enrolments(session, outbox.patient_id)
     routing = routes_of(session, resources, pathways)
     for resource in resources:
         if resource.resource_type in ("QuestionnaireResponse", "Observation"):
             resource.routed = bool(routing.readers.get(resource.id))
             session.add(resource)
+    _unread_forms(session, outbox.patient_id, resources, routing, pathways, enrolments, now)
     for pathway_id, work in sorted(routing.per_pathway(set(enrolments)).items()):
-        pathway = pathways[pathway_id]
         enrolment = enrolments.get(pathway_id)
-        data = PathwayData(
-            patient_id=outbox.patient_id,
-            resources=work.resources,
-            extra_reasons=work.extra_reasons,
-            thresholds=enrolment.thresholds if enrolment is not None else None,
-        )
-        outcome = evaluate_pathway(session, pathway, data, now)
-        _test_pause(outbox_id, "evaluated")
-        data_time = outcome.data_time or max(
-            (r.data_time or r.received_at for r in work.resources), default=outbox.created
-        )
-        # A result per upload whose data this pathway read: an upload claimed with this one
-        # is answered for its own pathways, and this one is not answered for theirs.
-        readers = sorted({owner[r.id] for r in work.resources}, key=lambda o: (o != outbox_id, o))
-        results = [
-            TriageResult(
-                id=new_id("r"),
-                task_key=f"{row_id}:{pathway_id}",
-                outbox_id=row_id,
-                patient_id=outbox.patient_id,
-                pathway_id=pathway_id,
-                version=pathway.version,
-                sha256=pathway.sha256,
-                level=outcome.level.label,
-                result=outcome.record,
-                sources=outcome.sources,
-                data_time=data_time,
-                created=now,
-            )
-            for row_id in readers
-        ]
-        session.add_all(results)
-        session.flush()  # a second run of these rows stops here (UNIQUE task_key)
-        result = results[0]
-        items.apply_result(
+        _judge_uploads(
             session,
-            patient_id=outbox.patient_id,
-            pathway_id=pathway_id,
-            level=outcome.level,
-            reasons=outcome.record["reasons"],
-            action=outcome.record["action"],
-            due=due_time(outcome.level, outcome.action, data_time),
-            sources=outcome.sources,
-            ruleset=outcome.record["ruleset"],
-            result_id=result.id,
-            data_time=data_time,
-            now=now,
+            pathways[pathway_id],
+            outbox.patient_id,
+            enrolment.thresholds if enrolment is not None else None,
+            work,
+            owner,
+            now,
         )
+        _test_pause(outbox_id, "evaluated")
     for row in (outbox, *others):
         row.done_at = now
         session.add(row)
@@ -200,6 +176,252 @@ def _triage(session: Session, outbox_id: int, attempt: int, received: list[dt.da
     _test_pause(outbox_id, "commit")
     log.info("outbox %s triaged with %d waiting (attempt %d)", outbox_id, len(others), attempt + 1)
     return "done"
+
+
+def active_enrolments(session: Session, patient_id: str) -> dict[str, Enrolment]:
+    return {
+        e.pathway_id: e
+        for e in session.exec(
+            select(Enrolment).where(
+                Enrolment.patient_id == patient_id,
+                Enrolment.active == True,  # noqa: E712 (SQL, not Python)
+            )
+        )
+    }
+
+
+def _judge_uploads(
+    session: Session,
+    pathway: Pathway,
+    patient_id: str,
+    thresholds: dict[str, Any] | None,
+    work: Work,
+    owner: dict[str, int],
+    now: dt.datetime,
+) -> None:
+    """Judge each upload the pathway reads as of its own time; put the results on the item.
+
+    A corrected upload is judged again (its version's time) with a note of what it was; a
+    withdrawn one is not judged: the patient's newest remaining data is, and the item notes
+    the withdrawal. Neither lowers the item's level."""
+    moments: list[Moment] = []
+    notes: list[dict[str, Any]] = []
+    withdrawn: list[Resource] = []
+    for resource in work.resources:
+        if resource.withdrawn and resource.version_id > 1:
+            withdrawn.append(resource)
+            notes.append(_change_note(session, "withdrawn", pathway, resource))
+            continue
+        moments.append(
+            Moment(
+                as_of=resource.data_time or resource.received_at,
+                resource=resource,
+                extra=work.extra_reasons.get(resource.id, []),
+                arrived=resource.received_at,
+            )
+        )
+        if resource.version_id > 1:
+            notes.append(_change_note(session, "corrected", pathway, resource))
+    uploads = len(moments)
+    if withdrawn:
+        newest = newest_data_time(session, pathway, patient_id, now + FUTURE_REFUSED_AFTER)
+        if newest is not None:
+            moments.append(Moment(as_of=newest))
+    judgements = []
+    if moments:
+        data = PathwayData(session, pathway, patient_id, moments)
+        judgements = [judge(data, moment, thresholds, now) for moment in moments]
+    keys = [
+        f"{owner[j.resource.id]}:{j.resource.id}:{pathway.id}"
+        if j.resource is not None
+        else f"{owner[withdrawn[0].id]}:withdrawn:{pathway.id}"
+        for j in judgements
+    ]
+    kinds = ["upload" if j.resource is not None else "withdrawn" for j in judgements]
+    judged = _store_results(session, pathway, patient_id, judgements, keys, kinds, now)
+    forms = any(
+        r.resource_type == "QuestionnaireResponse" and not r.withdrawn for r in work.resources
+    )
+    items.apply_results(
+        session,
+        patient_id=patient_id,
+        pathway_id=pathway.id,
+        judged=judged,
+        now=now,
+        notes=notes,
+        clears_overdue=forms,
+        may_open=uploads > 0,
+        kind="triage" if uploads else "withdrawn",
+    )
+
+
+def _store_results(
+    session: Session,
+    pathway: Pathway,
+    patient_id: str,
+    judgements: list[Judgement],
+    keys: list[str],
+    kinds: list[str],
+    now: dt.datetime,
+) -> list[items.Judged]:
+    """Insert one result row per judgement (one statement); the worklist's view of each.
+
+    A second run of the same rows stops here: ``task_key`` is UNIQUE."""
+    if not judgements:
+        return []
+    rows = []
+    judged = []
+    for judgement, key, kind in zip(judgements, keys, kinds, strict=True):
+        result_id = new_id("r")
+        resource = judgement.resource
+        rows.append(
+            {
+                "id": result_id,
+                "task_key": key,
+                "outbox_id": int(key.split(":", 1)[0]) if key[0].isdigit() else None,
+                "patient_id": patient_id,
+                "pathway_id": pathway.id,
+                "version": pathway.version,
+                "sha256": pathway.sha256,
+                "level": judgement.level.label,
+                "result": judgement.record,
+                "sources": judgement.sources,
+                "data_time": judgement.as_of,
+                "created": now,
+                "resource_id": resource.id if resource is not None else None,
+                "resource_version": resource.version_id if resource is not None else None,
+                "kind": kind,
+            }
+        )
+        at = judgement.shown_time.astimezone(dt.UTC).isoformat()
+        judged.append(
+            items.Judged(
+                result_id=result_id,
+                level=judgement.level,
+                reasons=[{**r, "at": at, "result": result_id} for r in judgement.record["reasons"]],
+                action=judgement.action,
+                due=judgement.due,
+                sources=judgement.sources,
+                ruleset=judgement.record["ruleset"],
+                data_time=judgement.shown_time,
+                made=now,
+                undecided=judgement.record.get("undecided", []),
+            )
+        )
+    session.execute(TriageResult.__table__.insert(), rows)  # type: ignore[attr-defined]
+    return judged
+
+
+def _prior_level(session: Session, resource_id: str, pathway_id: str) -> str | None:
+    """The worst level the earlier versions of an upload were judged on a pathway."""
+    levels = session.exec(
+        select(TriageResult.level).where(
+            TriageResult.resource_id == resource_id,
+            TriageResult.pathway_id == pathway_id,
+            TriageResult.kind == "upload",
+        )
+    ).all()
+    return max(levels, key=Level.parse, default=None)
+
+
+def _change_note(
+    session: Session, kind: str, pathway: Pathway, resource: Resource
+) -> dict[str, Any]:
+    """The reason an item carries for data withdrawn or corrected: at the level that data
+    was judged before (so it never raises the item, and the level it held stays)."""
+    level = _prior_level(session, resource.id, pathway.id) or Level.GREEN.label
+    when = resource.data_time or resource.received_at
+    text = note_text(
+        kind,
+        pathway.language,
+        when=when,
+        what=f"{resource.resource_type}/{resource.id}",
+        level=level,
+        version=resource.version_id,
+    )
+    return {
+        "rule": None,
+        "level": level,
+        "text": text,
+        "kind": kind,
+        "key": f"{kind}:{resource.id}:{resource.version_id}",
+        "at": when.astimezone(dt.UTC).isoformat(),
+    }
+
+
+def _unread_forms(
+    session: Session,
+    patient_id: str,
+    resources: list[Resource],
+    routing: Routing,
+    pathways: dict[str, Pathway],
+    enrolments: dict[str, Enrolment],
+    now: dt.datetime,
+) -> None:
+    """A response no pathway reads, from a patient enrolled somewhere, puts the patient on
+    each of their pathways' worklists as yellow: a patient filled in a form, a person must
+    read it (API.md)."""
+    for resource in resources:
+        if resource.resource_type != "QuestionnaireResponse" or resource.withdrawn:
+            continue
+        if routing.readers.get(resource.id):
+            continue
+        when = min(resource.data_time or resource.received_at, resource.received_at)
+        for pathway_id in sorted(enrolments):
+            pathway = pathways.get(pathway_id)
+            language = pathway.language if pathway is not None else "nb"
+            reason = {
+                "rule": None,
+                "level": Level.YELLOW.label,
+                "text": note_text("unread-form", language, form=questionnaire_url(resource)),
+                "kind": "unread-form",
+                "key": f"unread:{resource.id}",
+                "at": when.astimezone(dt.UTC).isoformat(),
+            }
+            items.apply_problem(
+                session,
+                patient_id=patient_id,
+                pathway_id=pathway_id,
+                kind="unread-form",
+                reason=reason,
+                due=due_time(Level.YELLOW, None, when),
+                now=now,
+                sources=[{"resourceType": resource.resource_type, "id": resource.id}],
+            )
+
+
+def _rejudge(session: Session, outbox: Outbox, now: dt.datetime) -> str:
+    """The patient's newest data judged with the version this row was written for.
+
+    Skipped when a newer version has been published since (its own row re-judges), when
+    the patient is neither enrolled nor on the pathway's list, or has no data for it."""
+    row = version_row(session, str(outbox.pathway_id))
+    if row is None or row.version != outbox.version:
+        return "superseded"
+    pathway = compiled(row)
+    enrolment = active_enrolments(session, outbox.patient_id).get(pathway.id)
+    if enrolment is None and items.open_item(session, outbox.patient_id, pathway.id) is None:
+        return "not followed"
+    newest = newest_data_time(session, pathway, outbox.patient_id, now + FUTURE_REFUSED_AFTER)
+    if newest is None:
+        return "no data"
+    moment = Moment(as_of=newest)
+    data = PathwayData(session, pathway, outbox.patient_id, [moment])
+    judgement = judge(data, moment, enrolment.thresholds if enrolment else None, now)
+    key = f"rejudge:{pathway.id}:{pathway.version}:{outbox.patient_id}"
+    judged = _store_results(
+        session, pathway, outbox.patient_id, [judgement], [key], ["rejudge"], now
+    )
+    items.apply_results(
+        session,
+        patient_id=outbox.patient_id,
+        pathway_id=pathway.id,
+        judged=judged,
+        now=now,
+        may_open=False,
+        kind="rejudge",
+    )
+    return judgement.level.label
 
 
 def _test_pause(outbox_id: int, stage: str) -> None:
@@ -263,6 +485,7 @@ def _record_failure(
             "text": failed_text(why, language),
             "kind": "failed",
             "key": f"failed:{outbox_id}",
+            "at": outbox.created.astimezone(dt.UTC).isoformat(),
         }
         item = items.apply_problem(
             session,
@@ -285,7 +508,8 @@ def _failure_pathways(session: Session, outbox: Outbox, pathways: dict[str, Path
         with session.begin_nested():  # a savepoint: a failure here must not spoil the rest
             query = select(Resource).where(Resource.id.in_(outbox.resource_ids))  # type: ignore[attr-defined]
             routing = routes_of(session, list(session.exec(query)), pathways)
-            found = sorted(routing.per_pathway(set()))
+            # The pathways it would have been judged on: the enrolled readers, else all readers.
+            found = sorted(routing.per_pathway(set(active_enrolments(session, outbox.patient_id))))
     except Exception:  # the failure may lie in routing itself; fall back to enrolments
         found = []
     if found:

@@ -131,6 +131,7 @@ def _last_responses(session: Session, urls: set[str]) -> dict[tuple[str, str], d
         .where(
             Resource.resource_type == "QuestionnaireResponse",
             col(Resource.canonical_url).in_(urls),
+            col(Resource.withdrawn).is_(False),  # a response withdrawn was never given
         )
         .group_by(col(Resource.patient_id), col(Resource.canonical_url))
     ).all()
@@ -155,6 +156,7 @@ def _flag(
         "kind": "overdue",
         "key": key,
         "due": due.isoformat(),
+        "at": due.astimezone(dt.UTC).isoformat(),
     }
     item = items.apply_problem(
         session,

@@ -27,7 +27,14 @@ from starlette.routing import BaseRoute, Mount
 
 from api.app import create_app
 from api.web.pages import COOKIE
-from tests.abuse.world import MISSING_PATIENT, PATHWAY, READING_SAMPLE, World, audit_count
+from tests.abuse.world import (
+    MISSING_PATIENT,
+    PATHWAY,
+    READING_SAMPLE,
+    RESPONSE_SAMPLE,
+    World,
+    audit_count,
+)
 from tests.integration.api_rows import pathway_text, unique
 from tests.integration.fhir_helpers import fnr_patient, new_fnr, sample
 
@@ -60,6 +67,11 @@ Body = Callable[[World, str], Any]  # (world, patient id) -> JSON body
 
 def _reading(world: World, patient: str) -> Any:
     return sample(READING_SAMPLE, patient)
+
+
+def _response_again(world: World, patient: str, identifier: str | None = None) -> Any:
+    system, _, value = (identifier or world.response_identifier).partition("|")
+    return sample(RESPONSE_SAMPLE, patient) | {"identifier": {"system": system, "value": value}}
 
 
 def _bundle(world: World, patient: str) -> Any:
@@ -99,7 +111,34 @@ POLICY: dict[str, Call] = {
         audited=True,
         missing=f"/fhir/QuestionnaireResponse/{MISSING_ID}",
     ),
+    "GET /fhir/{rtype}/{resource_id}/_history": Call(
+        "/fhir/QuestionnaireResponse/{response}/_history",
+        OWN_OR_GRANTED,
+        audited=True,
+        missing=f"/fhir/QuestionnaireResponse/{MISSING_ID}/_history",
+    ),
+    "GET /fhir/{rtype}/{resource_id}/_history/{version_id}": Call(
+        "/fhir/QuestionnaireResponse/{response}/_history/1",
+        OWN_OR_GRANTED,
+        audited=True,
+        missing=f"/fhir/QuestionnaireResponse/{MISSING_ID}/_history/1",
+    ),
     "POST /fhir": Call("/fhir", OWN_OR_STAFF, json=_bundle, missing_json=_bundle),
+    # Corrections: of the patient's own data, or by staff granted the patient's pathway.
+    "PUT /fhir/{rtype}/{resource_id}": Call(
+        "/fhir/Observation/{observation}",
+        OWN_OR_GRANTED,
+        json=_reading,
+        missing=f"/fhir/Observation/{MISSING_ID}",
+        missing_json=_reading,
+    ),
+    "PUT /fhir/{rtype}": Call(
+        "/fhir/QuestionnaireResponse?identifier={response_identifier}",
+        OWN_OR_GRANTED,
+        json=lambda w, p: _response_again(w, p),
+        missing="/fhir/QuestionnaireResponse?identifier=urn:test:abuse|none",
+        missing_json=lambda w, p: _response_again(w, p, "urn:test:abuse|none"),
+    ),
     "POST /fhir/Observation": Call(
         "/fhir/Observation", OWN_OR_STAFF, json=_reading, missing_json=_reading
     ),
@@ -215,6 +254,8 @@ def _request(
         "patient": world.patient,
         "identifier": world.identifier,
         "response": world.response,
+        "response_identifier": world.response_identifier,
+        "observation": world.observation,
         "item": world.item,
         "new_pathway": unique("matrix"),
     }

@@ -70,6 +70,7 @@ class World:
     identifier: str  # the patient's SYSTEM|VALUE
     questionnaire: str
     response: str  # the patient's QuestionnaireResponse, triaged
+    response_identifier: str  # its identifier, SYSTEM|VALUE
     observation: str  # the patient's Observation
     item: str  # the patient's open item in PATHWAY
     other_item: str  # the other patient's open item in OTHER_PATHWAY
@@ -130,6 +131,7 @@ def seed(client: TestClient) -> World:
         identifier=f"{identifier['system']}|{identifier['value']}",
         questionnaire=str(questionnaire["resource"]["id"]),
         response=str(response["id"]),
+        response_identifier=f"urn:test:abuse|{answers['identifier']['value']}",
         observation=str(reading["id"]),
         item=add_item(patient, PATHWAY, "red"),
         other_item=add_item(other, OTHER_PATHWAY, "yellow"),

@@ -1,12 +1,12 @@
 """The exact count after a fault: every accepted resource has exactly one triage result per
-pathway that reads it, every patient with data has exactly one open worklist item per
-pathway at the level its newest data gives, every outbox row is done, nothing is stored twice.
+pathway that reads it, judged as of its own time at the level the pure engine gives; every
+patient with data has exactly one open worklist item per pathway, holding the worst of its
+results (no clinician acts in these tests) with the newest data's result beside it; every
+outbox row is done; nothing is stored twice.
 
-How results name their uploads (worker/jobs.py): a job triages its outbox row together with
-the patient's other waiting rows, and writes one ``TriageResult`` per (row, pathway) that
-read data of that row, ``task_key`` ``"{outbox}:{pathway}"`` (UNIQUE); its ``sources`` list
-every resource the pathway read in that job. So a resource is triaged by a pathway when
-exactly one result of its own outbox row and that pathway names it in ``sources``.
+How results name their uploads (worker/jobs.py): one ``TriageResult`` per upload and
+pathway, ``resource_id`` the upload, ``task_key`` ``"{outbox}:{resource}:{pathway}"``
+(UNIQUE); a new pathway version adds ``rejudge`` results (the newest data judged again).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from store.db import session_scope
 from store.models import Outbox, Resource, TriageResult, WorklistItem
 from store.pathways import compiled, current_pathways, version_row
 from tests.faults.app import Accepted, Ledger
-from triage import Level, Measurement, Pathway, evaluate
+from triage import Level, Measurement, Pathway, evaluate_at, prepare
 from triage.engine import FUTURE_TOLERANCE
 
 RESULTS: list[Tally] = []  # one row per fault, printed at the end of the session
@@ -96,11 +96,7 @@ def readers(accepted: Accepted, enrolled: set[str], pathways: dict[str, Pathway]
         found = {pid for pid, p in pathways.items() if p.reads_questionnaire(url)}
     else:
         measured = _measurements(accepted)
-        found = {
-            pid
-            for pid, p in pathways.items()
-            if any(p.route_for(m.code, m.panel) for m in measured)
-        }
+        found = {pid for pid, p in pathways.items() if any(p.route_of(m) for m in measured)}
     return (found & enrolled) or found
 
 
@@ -109,33 +105,46 @@ def _measurements(accepted: Accepted) -> list[Measurement]:
     return list(data.measurements)
 
 
-def expected_level(pathway: Pathway, data: list[Accepted], now: dt.datetime) -> Level:
-    """The level the patient's newest data gives with ``pathway``, by the pure engine.
+def own_time(accepted: Accepted) -> dt.datetime:
+    """The time an upload is judged as of: ``authored``, or the reading's time."""
+    if accepted.rtype == "QuestionnaireResponse":
+        return dt.datetime.fromisoformat(accepted.body["authored"])
+    return max(m.time for m in _measurements(accepted))
 
-    Answers: the newest response not dated in the future; readings: all that the pathway
-    routes (the engine itself sets aside those dated in the future and outside windows).
-    A response dated in the future is flagged (at least yellow), never used.
-    """
-    limit = now + FUTURE_TOLERANCE
+
+def expected_level(
+    pathway: Pathway,
+    data: list[Accepted],
+    as_of: dt.datetime,
+    own: Accepted | None,
+    arrived: dt.datetime | None,
+) -> Level:
+    """The level the pure engine gives as of ``as_of`` (RULES.md "When"): the answers of
+    ``own`` when it is a response, else of the newest response at or before ``as_of``; the
+    readings at or before ``as_of``. Data dated ahead of its arrival is flagged yellow."""
     responses = []
     for item in data:
         if item.rtype != "QuestionnaireResponse":
             continue
         parsed = parse_resource(item.body, "QuestionnaireResponse")
         url = response_questionnaire_url(parsed) or ""
-        if pathway.reads_questionnaire(url):
-            responses.append((dt.datetime.fromisoformat(item.body["authored"]), parsed))
-    usable = sorted((r for r in responses if r[0] <= limit), key=lambda r: r[0])
-    answers = dict(flatten_response(usable[-1][1])) if usable else {}
+        if pathway.reads_questionnaire(url) and own_time(item) <= as_of:
+            responses.append((own_time(item), item.identifier, parsed))
+    if own is not None and own.rtype == "QuestionnaireResponse":
+        responses = [r for r in responses if r[1] == own.identifier]
+    answers = dict(flatten_response(max(responses, key=lambda r: r[0])[2])) if responses else {}
     measurements = [
         m
         for item in data
         if item.rtype == "Observation"
         for m in _measurements(item)
-        if pathway.route_for(m.code, m.panel) is not None
+        if pathway.route_of(m) is not None and m.time <= as_of
     ]
-    level = evaluate(pathway, answers=answers, measurements=measurements, now=now).level
-    if any(when > limit for when, _ in responses):
+    result = evaluate_at(
+        pathway, prepare(pathway, measurements=measurements), as_of=as_of, answers=answers
+    )
+    level = result.level
+    if arrived is not None and as_of > arrived + FUTURE_TOLERANCE:
         level = max(level, Level.YELLOW)
     return level
 
@@ -145,7 +154,6 @@ def count(fault: str, ledger: Ledger, enrolled: dict[str, set[str]], started: fl
     tally = Tally(fault, accepted=len(ledger.accepted), refused=len(ledger.refused))
     tally.resent = sum(ledger.retries.values())
     pids = list(enrolled)
-    now = dt.datetime.now(dt.UTC)
     with session_scope() as session:
         pathways = current_pathways(session)
         stored = {
@@ -174,12 +182,14 @@ def count(fault: str, ledger: Ledger, enrolled: dict[str, set[str]], started: fl
             for r in results
             if (row := version_row(session, r.pathway_id, r.version)) is not None
         }
-    per_task: dict[tuple[int | None, str], list[TriageResult]] = defaultdict(list)
+    per_upload: dict[tuple[str | None, str], list[TriageResult]] = defaultdict(list)
     for result in results:
-        per_task[(result.outbox_id, result.pathway_id)].append(result)
+        if result.kind == "upload":
+            per_upload[(result.resource_id, result.pathway_id)].append(result)
 
     # Nothing stored twice: one Resource row per accepted identifier, no row not accepted.
     accepted_ids = {a.resource_id for a in ledger.accepted.values()}
+    by_id = {a.resource_id: a for a in ledger.accepted.values()}
     extra = set(stored) - accepted_ids
     if extra:
         tally.problems.append(f"{len(extra)} resources stored that no answer accepted")
@@ -198,12 +208,7 @@ def count(fault: str, ledger: Ledger, enrolled: dict[str, set[str]], started: fl
         counts = []
         for pathway_id in sorted(readers(accepted, enrolled[accepted.patient_id], pathways)):
             wanted[(accepted.patient_id, pathway_id)] = ledger.of(accepted.patient_id)
-            naming = [
-                r
-                for r in per_task.get((row.outbox_id, pathway_id), [])
-                if any(s.get("id") == row.id for s in r.sources)
-            ]
-            counts.append(len(naming))
+            counts.append(len(per_upload.get((row.id, pathway_id), [])))
         if counts and all(n == 1 for n in counts):
             tally.triaged += 1
         elif any(n > 1 for n in counts):
@@ -213,12 +218,43 @@ def count(fault: str, ledger: Ledger, enrolled: dict[str, set[str]], started: fl
             tally.lost += 1
             tally.problems.append(f"{row.id} (outbox {row.outbox_id}): results {counts or [0]}")
 
-    # The worklist: one open item per patient and pathway with data, at the right level.
+    # Every result: the level the pure engine gives as of the time it was judged, with the
+    # version that made it; an upload's result is of its own time.
+    for result in results:
+        pathway = by_version.get((result.pathway_id, result.version))
+        if pathway is None or pathway.sha256 != result.sha256:
+            tally.problems.append(f"result {result.id} names no published version")
+            continue
+        own = by_id.get(result.resource_id or "")
+        row = stored.get(result.resource_id or "")
+        if result.kind == "upload" and (own is None or result.data_time != own_time(own)):
+            tally.problems.append(f"result {result.id} is not of its upload's own time")
+            continue
+        assert result.data_time is not None
+        arrived = row.received_at if row is not None else None
+        # What was stored when the job judged (a reading arriving later was not there yet).
+        data = [
+            a
+            for a in ledger.of(result.patient_id)
+            if a.resource_id in stored and stored[a.resource_id].received_at <= result.created
+        ]
+        want = expected_level(pathway, data, result.data_time, own, arrived)
+        if result.level != want.label:
+            tally.problems.append(
+                f"result {result.id} ({result.kind}): {result.level}, the engine gives "
+                f"{want.label} (version {pathway.version})"
+            )
+
+    # The worklist: one open item per patient and pathway with data, holding the worst of
+    # its results, with the newest data's result beside it.
     open_items: dict[tuple[str, str], list[WorklistItem]] = defaultdict(list)
     for item in items:
         open_items[(item.patient_id, item.pathway_id)].append(item)
+    by_pair: dict[tuple[str, str], list[TriageResult]] = defaultdict(list)
+    for result in results:
+        by_pair[(result.patient_id, result.pathway_id)].append(result)
     right = 0
-    for key, data in sorted(wanted.items()):
+    for key in sorted(wanted):
         found = open_items.get(key, [])
         if len(found) != 1:
             tally.problems.append(f"{key}: {len(found)} open items")
@@ -229,12 +265,17 @@ def count(fault: str, ledger: Ledger, enrolled: dict[str, set[str]], started: fl
         if pathway is None or pathway.sha256 != ruleset.get("sha256"):
             tally.problems.append(f"{key}: item names no published version: {ruleset}")
             continue
-        want = expected_level(pathway, data, now)
-        if (item.level, item.kind) != (want.label, "triage"):
+        mine = by_pair[key]
+        worst = max((Level.parse(r.level) for r in mine), default=None)
+        newest = max(mine, key=lambda r: (_shown(r, stored), r.created))
+        if worst is None or (item.level, item.kind) != (worst.label, "triage"):
             tally.problems.append(
-                f"{key}: item {item.level}/{item.kind}, newest data gives {want.label} "
-                f"(version {pathway.version})"
+                f"{key}: item {item.level}/{item.kind}, its results' worst is "
+                f"{worst.label if worst else None}"
             )
+            continue
+        if item.newest is None or item.newest["result"] != newest.id:
+            tally.problems.append(f"{key}: newest {item.newest}, not result {newest.id}")
             continue
         right += 1
     for key in set(open_items) - set(wanted):
@@ -243,3 +284,10 @@ def count(fault: str, ledger: Ledger, enrolled: dict[str, set[str]], started: fl
     tally.seconds = time.monotonic() - started
     RESULTS.append(tally)
     return tally
+
+
+def _shown(result: TriageResult, stored: dict[str, Resource]) -> dt.datetime:
+    """The time the worklist orders a result by: its data's, never later than it arrived."""
+    assert result.data_time is not None
+    row = stored.get(result.resource_id or "")
+    return min(result.data_time, row.received_at) if row is not None else result.data_time

@@ -150,6 +150,7 @@ def add_result(
     created: dt.datetime = NOW,
     outbox_id: int | None = None,
     version: int = 1,
+    resource_id: str | None = None,
 ) -> str:
     result_id = new_id("tr")
     with session_scope() as session:
@@ -172,6 +173,8 @@ def add_result(
                 sources=[{"resourceType": "QuestionnaireResponse", "id": new_id("qr")}],
                 data_time=created,
                 created=created,
+                resource_id=resource_id,
+                resource_version=1 if resource_id is not None else None,
             )
         )
     return result_id

@@ -277,7 +277,9 @@ def test_the_audit_table_has_no_write_route(client: TestClient) -> None:
             assert response.status_code in (404, 405), (method, path, response.text)
 
 
-def write_calls(patient: str, item: str, pathway: str) -> dict[str, list[tuple[str, Any]]]:
+def write_calls(
+    patient: str, item: str, pathway: str, corrected: str = "corrected"
+) -> dict[str, list[tuple[str, Any]]]:
     """For each write route ("METHOD path"): (role, body) of the calls that exercise it. A
     dict body is JSON (a form under /app), a str is sent as is, None is no body."""
     fhir_patient = f"Patient/{patient}"
@@ -305,6 +307,12 @@ def write_calls(patient: str, item: str, pathway: str) -> dict[str, list[tuple[s
             )
         ],
         "POST /fhir/Observation": [("patient", weight(fhir_patient, 12, ident=unique("obs")))],
+        # A correction of the reading the test posted first (identifier ``corrected``), by
+        # id and by identifier (the query is added to the URL below).
+        "PUT /fhir/{rtype}/{resource_id}": [
+            ("patient", weight(fhir_patient, 13, ident=corrected, value=81.5))
+        ],
+        "PUT /fhir/{rtype}": [("patient", weight(fhir_patient, 13, ident=corrected, value=81.0))],
         "POST /api/worklist/{item_id}/acknowledge": [("clinician", {"note": "sett"})],
         "POST /api/worklist/{item_id}/override": [
             ("clinician", {"level": "yellow", "reason": "x"})
@@ -345,7 +353,13 @@ def test_no_write_route_changes_earlier_audit_rows(client: TestClient) -> None:
     before = audit_rows()
     assert len(before) >= 2
 
-    calls = write_calls(patient, item, pathway)
+    corrected = unique("corrected")
+    first = weight(f"Patient/{patient}", 13, ident=corrected)
+    posted = client.post(
+        "/fhir/Observation", json=first, headers=headers("patient", patient_id=patient)
+    )
+    assert posted.status_code == 201, posted.text
+    calls = write_calls(patient, item, pathway, corrected)
     routes = {
         f"{m} {p}"
         for m, p in all_routes(client.app.routes)  # type: ignore[attr-defined]
@@ -353,7 +367,13 @@ def test_no_write_route_changes_earlier_audit_rows(client: TestClient) -> None:
     }
     assert routes == set(calls), "a new write route: add it to write_calls"
     # The pages get an item of their own: the API's calls resolve the first one.
-    values = {"patient_id": patient, "item_id": item, "pathway_id": pathway}
+    values = {
+        "patient_id": patient,
+        "item_id": item,
+        "pathway_id": pathway,
+        "rtype": "Observation",
+        "resource_id": posted.json()["id"],
+    }
     web_values = {**values, "item_id": add_item(patient, unique("web"), "yellow")}
     web = TestClient(client.app, follow_redirects=False)  # type: ignore[arg-type]
     statuses: dict[str, list[int]] = {}
@@ -370,6 +390,8 @@ def test_no_write_route_changes_earlier_audit_rows(client: TestClient) -> None:
                 response = client.request(method, url, content=body, headers=publish)
             else:
                 url = path.format(**values)
+                if path == "/fhir/{rtype}":
+                    url += f"?identifier=urn:test:reading|{corrected}"
                 auth = headers(role, patient_id=patient) if role == "patient" else headers(role)
                 response = client.request(method, url, json=body, headers=auth)
             statuses.setdefault(f"{method} {path}", []).append(response.status_code)

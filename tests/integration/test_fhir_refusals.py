@@ -40,7 +40,8 @@ def refused(
     """Post, and check the status, the OperationOutcome's location and that nothing was stored."""
     before = counts()
     kwargs: dict[str, Any] = {"content": body} if isinstance(body, str | bytes) else {"json": body}
-    response = client.post(path, headers={**bearer("clinician"), **headers}, **kwargs)
+    sent = {**bearer("clinician"), "Content-Type": "application/fhir+json", **headers}
+    response = client.post(path, headers=sent, **kwargs)
     assert response.status_code == status, response.text
     outcome = response.json()
     assert outcome["resourceType"] == "OperationOutcome"
@@ -89,7 +90,8 @@ def test_a_client_that_hangs_up_mid_body_stores_nothing_and_breaks_nothing(
     client.portal.call(client.app, scope, receive, send)  # raised ClientDisconnect before
     assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 499, sent
     assert counts() == before
-    answer = client.post("/fhir/Observation", content=body, headers=bearer("clinician"))
+    sent = {**bearer("clinician"), "Content-Type": "application/fhir+json"}
+    answer = client.post("/fhir/Observation", content=body, headers=sent)
     assert answer.status_code == 201, answer.text  # the same upload, sent again, is taken
 
 
@@ -172,6 +174,18 @@ def test_json_nested_absurdly_deep(client: TestClient, pid: str) -> None:
     deep = '{"resourceType": "Observation", "extension": ' + "[" * 5000 + "]" * 5000 + "}"
     outcome = refused(client, "/fhir/Observation", deep, 400, None)
     assert outcome["issue"][0]["code"] == "structure"
+
+
+def test_no_content_type_is_415_and_stores_nothing(client: TestClient, pid: str) -> None:
+    """API.md: a body without a FHIR or JSON Content-Type gets 415 (it was taken before)."""
+    body = json.dumps(weight(f"Patient/{pid}", 1)).encode()
+    before = counts()
+    for path in ("/fhir/Observation", "/fhir"):
+        answer = client.post(path, content=body, headers=bearer("clinician"))
+        assert answer.status_code == 415, answer.text
+        assert answer.json()["resourceType"] == "OperationOutcome"
+        assert "Content-Type" in answer.json()["issue"][0]["diagnostics"]
+    assert counts() == before
 
 
 def test_not_json_content_type(client: TestClient, pid: str) -> None:

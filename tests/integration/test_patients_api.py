@@ -269,7 +269,7 @@ def test_the_patient_reads_pending_then_the_result_and_message(client: TestClien
     route = "/api/submissions/{resource_type}/{resource_id}/result"
     assert_documented("GET", route, pending)
 
-    add_result(patient, pathway, "red", outbox_id=outbox_id, version=3)
+    add_result(patient, pathway, "red", outbox_id=outbox_id, version=3, resource_id=resource_id)
     with session_scope() as session:
         outbox = session.get(Outbox, outbox_id)
         assert outbox is not None

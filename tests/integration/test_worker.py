@@ -68,27 +68,44 @@ def test_a_red_epilepsy_response_makes_a_red_item_with_reasons_and_ruleset(
     assert item.action == {"consultation": "physical", "within": "P14D"}
     assert item.due == NOW - dt.timedelta(hours=1) + dt.timedelta(days=14)
     assert item.sources == [{"resourceType": "QuestionnaireResponse", "id": qr}]
-    assert (result.level, result.id, result.task_key) == ("red", item.result_id, f"{box}:epilepsy")
+    assert (result.level, result.id, result.task_key) == (
+        "red",
+        item.result_id,
+        f"{box}:{qr}:epilepsy",
+    )
+    assert (result.resource_id, result.resource_version, result.kind) == (qr, 1, "upload")
+    assert result.data_time == NOW - dt.timedelta(hours=1)  # judged as of its own time
+    assert item.newest is not None and item.newest["level"] == "red"
     assert (result.version, result.sha256) == (version.version, version.sha256)
     assert result.result["enrolled"] is True
     assert rows.outbox_row(box).done_at is not None
 
 
-def test_a_new_green_response_updates_the_same_open_item_and_keeps_history(
+def test_a_new_green_response_is_shown_beside_the_red_the_item_holds(
     service: Service,
 ) -> None:
+    """API.md: an item's level never falls by itself; the newer lower result is its newest."""
     pid = rows.patient()
     rows.enrol(pid, "epilepsy")
-    _, first = rows.store(pid, red_response(pid, NOW - dt.timedelta(days=2)))
+    (red,), first = rows.store(pid, red_response(pid, NOW - dt.timedelta(days=2)))
     jobs.triage_outbox(first)
     green = rows.response(pid, rows.epilepsy_answers(0), NOW - dt.timedelta(hours=2))
     _, second = rows.store(pid, green)
     jobs.triage_outbox(second)
     (item,) = rows.items_of(pid)
-    assert (item.level, item.status, item.open_key) == ("green", "open", f"{pid}|epilepsy")
+    assert (item.level, item.status, item.open_key) == ("red", "open", f"{pid}|epilepsy")
+    assert item.reasons[0]["rule"] == "many-seizures"  # the red reason stays, with its time
+    assert item.reasons[0]["at"] == (NOW - dt.timedelta(days=2)).isoformat()
+    assert item.newest is not None
+    assert (item.newest["level"], item.newest["at"]) == (
+        "green",
+        (NOW - dt.timedelta(hours=2)).isoformat(),
+    )
+    assert item.data_time == NOW - dt.timedelta(hours=2)
+    assert {"resourceType": "QuestionnaireResponse", "id": red} in item.sources
     assert [(e.change, e.level) for e in rows.events_of(item.id)] == [
         ("created", "red"),
-        ("lowered", "green"),
+        ("updated", "red"),
     ]
     assert rows.counts(pid) == {"results": 2, "items": 1, "open": 1, "events": 2}
 

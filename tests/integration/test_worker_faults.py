@@ -91,7 +91,9 @@ def test_a_failure_never_lowers_an_item_and_is_recorded_once(service: Service) -
     assert jobs.record_failure(second, "internal", 6, "KeyError") == []
     (item,) = rows.items_of(pid)
     assert (item.level, item.kind) == ("red", "triage")
-    assert item.reasons[0]["text"] == "Kunne ikke triageres: intern feil"
+    assert item.reasons[0]["rule"] == "many-seizures"  # worst first: the red still leads
+    failed = [r for r in item.reasons if r["kind"] == "failed"]
+    assert [r["text"] for r in failed] == ["Kunne ikke triageres: intern feil"]
     assert rows.counts(pid) == {"results": 1, "items": 1, "open": 1, "events": 2}
 
 

@@ -216,7 +216,9 @@ def test_explain_shows_inputs_rules_result_and_patient_message(
     assert re.search(r"^\s+wants_contact\s+= nei\s+from answer wants-contact$", out, re.M)
     assert re.search(r"^\s+gain\s+= \(missing\)", out, re.M)
     assert re.search(r"^\s+FIRED\s+red\s+many-seizures\s", out, re.M)
-    assert re.search(r"^\s+skipped\s+red\s+weight-gain\s", out, re.M)
+    # No weight readings: the rule on them is undecided (it neither fired nor held false).
+    assert re.search(r"^\s+UNDECIDED\s+red\s+weight-gain\s.*missing: gain$", out, re.M)
+    assert "\nUndecided (did not fire):\n  - [red] weight-gain lacks gain\n" in out
     assert re.search(r"^\s+not fired\s+yellow\s+wants-contact\s", out, re.M)
 
 
@@ -318,9 +320,19 @@ def test_explain_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert data["patient_message"] == "Vi ringer deg innen to uker."
     assert {r["id"]: r["status"] for r in data["rules"]} == {
         "many-seizures": "fired",
-        "weight-gain": "skipped",
+        "weight-gain": "undecided",
         "wants-contact": "fired",
     }
+    [gain] = [r for r in data["rules"] if r["id"] == "weight-gain"]
+    assert gain["lacking"] == ["gain"]
+    assert data["undecided"] == [
+        {
+            "rule": "weight-gain",
+            "level": "red",
+            "lacking": ["gain"],
+            "text": "Ikke avgjort: weight-gain mangler gain",
+        }
+    ]
 
 
 def test_explain_of_a_broken_file_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

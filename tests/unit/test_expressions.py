@@ -9,9 +9,11 @@ import pytest
 from helpers import pathway_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rule_engine import errors as re_errors
 
 import triage
 from triage.expressions import (
+    UNKNOWN,
     CompiledExpression,
     ExpressionError,
     compile_expression,
@@ -214,3 +216,131 @@ def test_the_fast_path_is_what_the_agreement_test_checks(text: str) -> None:
     # (An array literal, as in `s in ['ja']`, still goes through rule-engine's own path.)
     expression = COMPILED[text]
     assert expression._evaluate != expression.rule.evaluate
+
+
+# -- three-valued (Kleene) evaluation with missing names -----------------------------------
+
+U = UNKNOWN
+TRUTH = {True: True, False: False, U: U}
+
+
+def kleene(text: str, **known: Any) -> Any:
+    """Evaluate ``text`` with the boolean names given as True/False/UNKNOWN."""
+    values = {k: v for k, v in known.items() if v is not U}
+    missing = {k for k, v in known.items() if v is U}
+    return compile_expression(text, TYPES).evaluate_kleene(values, missing)
+
+
+@pytest.mark.parametrize(
+    ("f", "g", "conjunction", "disjunction"),
+    [
+        (True, True, True, True),
+        (True, False, False, True),
+        (False, True, False, True),
+        (False, False, False, False),
+        (True, U, U, True),
+        (U, True, U, True),
+        (False, U, False, U),
+        (U, False, False, U),
+        (U, U, U, U),
+    ],
+)
+def test_and_or_truth_tables_with_unknown(
+    f: Any, g: Any, conjunction: Any, disjunction: Any
+) -> None:
+    assert kleene("f and g", f=f, g=g) is conjunction
+    assert kleene("f or g", f=f, g=g) is disjunction
+
+
+@pytest.mark.parametrize(("f", "negation"), [(True, False), (False, True), (U, U)])
+def test_not_of_unknown_is_unknown(f: Any, negation: Any) -> None:
+    assert kleene("not f", f=f) is negation
+    assert kleene("not not f", f=f) is TRUTH[f]
+
+
+def test_unknown_is_neither_true_nor_false() -> None:
+    with pytest.raises(TypeError):
+        bool(UNKNOWN)
+    assert repr(UNKNOWN) == "UNKNOWN"
+
+
+@pytest.mark.parametrize(
+    ("text", "values", "missing", "expected"),
+    [
+        # The contract's own example: a systolic of 210 sent alone fires.
+        ("a >= 180 or b >= 110", {"a": 210}, {"b"}, True),
+        ("a >= 180 or b >= 110", {"a": 120}, {"b"}, U),
+        ("b >= 110 or a >= 180", {"a": 210}, {"b"}, True),
+        ("a >= 180 and b >= 110", {"a": 120}, {"b"}, False),
+        ("a >= 180 and b >= 110", {"a": 210}, {"b"}, U),
+        # Comparison, arithmetic, `in` and null tests of an unknown value are unknown.
+        ("n == null", {}, {"n"}, U),
+        ("n != null", {}, {"n"}, U),
+        ("a + b > 1", {"a": 5}, {"b"}, U),
+        ("-a < b", {"b": 1}, {"a"}, U),
+        ("s in ['ja', 'kanskje']", {}, {"s"}, U),
+        ("not (a > b)", {"a": 1}, {"b"}, U),
+        # A ternary with a known condition evaluates only its chosen branch.
+        ("f ? a : b", {"f": True, "a": 4}, {"b"}, Decimal(4)),
+        ("f ? a : b", {"f": False, "a": 4}, {"b"}, U),
+        ("f ? a : b", {"a": 4, "b": 4}, {"f"}, U),
+        ("(f ? a : b) > 3", {"f": True, "a": 4}, {"b"}, True),
+        # Nested: (unknown or true) and true.
+        ("(g or a > 1) and not (b > a)", {"a": 5, "b": 1}, {"g"}, True),
+        ("(g or a > 1) and not (b > a)", {"a": 0, "b": 0}, {"g"}, U),
+        ("(g or a > 1) and not (b > a)", {"a": 0, "b": 1}, {"g"}, False),
+        ("not (f and g) or (a > b and not g)", {"g": False}, {"f", "a", "b"}, True),
+    ],
+)
+def test_kleene_known_answers(
+    text: str, values: dict[str, Any], missing: set[str], expected: Any
+) -> None:
+    values = {k: to_engine_value(v) for k, v in values.items()}
+    got = compile_expression(text, TYPES).evaluate_kleene(values, missing)
+    assert got is expected if expected is U or isinstance(expected, bool) else got == expected
+
+
+def test_kleene_keeps_rule_engine_errors_of_known_data() -> None:
+    expression = compile_expression("a / b > 1 or f", TYPES)
+    with pytest.raises(re_errors.EngineError, match="division by zero"):
+        expression.evaluate_kleene({"a": Decimal(1), "b": Decimal(0)}, {"f"})
+
+
+def test_kleene_of_an_expression_rule_engine_evaluates_itself() -> None:
+    # An array of names is not sped up; its names are then unknown as a whole.
+    expression = compile_expression("a in [b, 3] or f", TYPES)
+    assert expression._evaluate == expression.rule.evaluate
+    assert expression.evaluate_kleene({"a": Decimal(3), "f": True}, {"b"}) is True
+    assert expression.evaluate_kleene({"a": Decimal(3), "f": False}, {"b"}) is U
+    assert expression.evaluate_kleene({"a": Decimal(3), "b": Decimal(1), "f": False}, set()) is True
+
+
+@pytest.mark.parametrize("text", EXPRESSIONS)
+@settings(max_examples=60, deadline=None)
+@given(values=values_strategy)
+def test_kleene_with_nothing_missing_agrees_with_rule_engine(
+    text: str, values: dict[str, Any]
+) -> None:
+    expression = COMPILED[text]
+    assert outcome(lambda v: expression.evaluate_kleene(v, frozenset()), values) == outcome(
+        expression.evaluate_reference, values
+    )
+
+
+@pytest.mark.parametrize("text", EXPRESSIONS)
+@settings(max_examples=60, deadline=None)
+@given(values=values_strategy, data=st.data())
+def test_a_known_kleene_answer_holds_whatever_the_missing_values_are(
+    text: str, values: dict[str, Any], data: st.DataObject
+) -> None:
+    # Soundness: a result the engine calls known must be the one rule-engine gives once
+    # the missing values arrive, whatever they turn out to be.
+    expression = COMPILED[text]
+    missing = data.draw(st.sets(st.sampled_from(expression.names)))
+    known = {k: v for k, v in values.items() if k not in missing}
+    got = outcome(lambda v: expression.evaluate_kleene(v, missing), known)
+    if got[0] == "error" or got[1] is UNKNOWN:
+        return
+    full = outcome(expression.evaluate_reference, values)
+    if full[0] == "value":  # an error on data not read (a short-circuit) is no disagreement
+        assert got == full

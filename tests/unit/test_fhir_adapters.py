@@ -14,6 +14,7 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import triage
 from fhir_adapters import (
     FhirInputError,
     OutcomeIssue,
@@ -22,6 +23,7 @@ from fhir_adapters import (
     operation_outcome,
     parse_json,
     parse_resource,
+    plausibility_problems,
     reference_id,
     response_questionnaire_url,
     response_subject_reference,
@@ -29,9 +31,12 @@ from fhir_adapters import (
 )
 from triage.readings import Measurement
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "contract" / "fhir"
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO.parent / "shared" / "contract" / "fhir"
 CET = dt.timezone(dt.timedelta(hours=1))
 LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+UCUM = "http://unitsofmeasure.org"
 
 
 def sample(name: str) -> dict[str, Any]:
@@ -137,11 +142,11 @@ def test_nested_items_and_typed_values() -> None:
         {"linkId": "dose", "answer": [{"valueQuantity": {"value": 0.25, "unit": "mg"}}]},
         {"linkId": "link", "answer": [{"valueUri": "http://example.no/x"}]},
         {"linkId": "note", "answer": [{"valueString": "ok"}]},
-        {"linkId": "weight", "answer": [{"valueDecimal": 99}]},  # second occurrence: ignored
+        {"linkId": "weight", "answer": [{"valueDecimal": 99}]},  # a second time: both kept
     ]
     answers = flatten_response(parse_resource(qr_with(items), "QuestionnaireResponse"))
     assert answers == {
-        "weight": Decimal("72.5"),
+        "weight": (Decimal("72.5"), Decimal("99")),
         "had-fall": True,
         "fall-date": dt.date(2026, 11, 2),
         "when": dt.datetime(2026, 11, 20, 10, tzinfo=CET),
@@ -153,7 +158,8 @@ def test_nested_items_and_typed_values() -> None:
         "note": "ok",
     }
     assert "unanswered" not in answers and "group" not in answers
-    assert isinstance(answers["weight"], Decimal)
+    weights = answers["weight"]
+    assert isinstance(weights, tuple) and all(isinstance(w, Decimal) for w in weights)
     when = answers["when"]
     assert isinstance(when, dt.datetime) and when.utcoffset() == dt.timedelta(hours=1)
 
@@ -207,17 +213,20 @@ def _answered(items: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
 
 @settings(max_examples=150, deadline=None)
 @given(_TREES)
-def test_flatten_finds_every_answered_link_id(items: list[dict[str, Any]]) -> None:
+def test_flatten_finds_every_answer_of_every_link_id(items: list[dict[str, Any]]) -> None:
     answers = flatten_response(parse_resource(qr_with(items), "QuestionnaireResponse"))
     answered = _answered(items)
     assert set(answers) == {link for link, _ in answered}
-    first: dict[str, dict[str, Any]] = {}
+    every: dict[str, list[Any]] = {}
     for link, answer in answered:
-        first.setdefault(link, answer)
-    for link, answer in first.items():
         raw = answer.get("valueInteger", answer.get("valueBoolean", answer.get("valueString")))
-        expected = raw if raw is not None else answer["valueCoding"]["code"]
-        assert answers[link] == expected and type(answers[link]) is type(expected)
+        every.setdefault(link, []).append(raw if raw is not None else answer["valueCoding"]["code"])
+    for link, values in every.items():
+        expected = values[0] if len(values) == 1 else tuple(values)
+        assert answers[link] == expected, link
+        value = answers[link]
+        got = value if isinstance(value, tuple) else (value,)
+        assert [type(v) for v in got] == [type(v) for v in values]
 
 
 # --- Observation --------------------------------------------------------------------------
@@ -606,3 +615,168 @@ def test_samples_are_not_modified_by_parsing() -> None:
 def test_a_refused_code_names_the_codes_that_are_allowed() -> None:
     issue = only_issue(refusal(lambda: parse_resource(_obs(status="Final"))))
     assert "'Final'" in issue.diagnostics and "final, amended" in issue.diagnostics
+
+
+# --- every coding kept ------------------------------------------------------------------------
+
+
+def _rules(name: str) -> triage.Pathway:
+    return triage.load_pathway_text((REPO / "rules" / name).read_text(encoding="utf-8"), name)
+
+
+def _reading(codings: list[tuple[str, str]], value: float, unit: str) -> dict[str, Any]:
+    obs = _obs(valueQuantity={"value": value, "system": UCUM, "code": unit})
+    obs["code"] = {"coding": [{"system": s, "code": c} for s, c in codings]}
+    return obs
+
+
+def test_a_snomed_first_spo2_keeps_its_loinc_coding_and_is_routed() -> None:
+    obs = _reading([(SNOMED, "431314004"), (LOINC, "59408-5")], 93, "%")
+    data = observation_measurements(parse_resource(obs, "Observation"))
+    (m,) = data.measurements
+    assert (m.code, m.alt_codes, m.panel, m.alt_panels) == (
+        f"{SNOMED}|431314004",
+        (f"{LOINC}|59408-5",),
+        None,
+        (),
+    )
+    assert m.codes == (f"{SNOMED}|431314004", f"{LOINC}|59408-5")
+    assert data.locations == ["Observation.valueQuantity"]
+    route = _rules("copd.yaml").route_of(m)
+    assert route is not None and route.name == "spo2"
+
+
+def test_a_snomed_first_blood_pressure_panel_keeps_every_coding_and_is_routed() -> None:
+    obs = sample("Observation-blood-pressure.json")
+    obs["code"]["coding"].insert(0, {"system": SNOMED, "code": "75367002"})
+    obs["component"][0]["code"]["coding"].insert(0, {"system": SNOMED, "code": "271649006"})
+    obs["component"][1]["code"]["coding"].insert(0, {"system": SNOMED, "code": "271650006"})
+    data = observation_measurements(parse_resource(obs, "Observation"))
+    systolic, diastolic = data.measurements
+    assert (systolic.code, systolic.alt_codes) == (f"{SNOMED}|271649006", (f"{LOINC}|8480-6",))
+    assert (diastolic.code, diastolic.alt_codes) == (f"{SNOMED}|271650006", (f"{LOINC}|8462-4",))
+    for m in data.measurements:
+        assert (m.panel, m.alt_panels) == (f"{SNOMED}|75367002", (f"{LOINC}|85354-9",))
+    assert data.locations == [
+        "Observation.component[0].valueQuantity",
+        "Observation.component[1].valueQuantity",
+    ]
+    pathway = _rules("heart-failure.yaml")
+    routes = [pathway.route_of(m) for m in data.measurements]
+    assert [r.name if r else None for r in routes] == ["systolic", "diastolic"]
+
+
+def test_a_coding_given_twice_is_kept_once() -> None:
+    obs = _reading([(LOINC, "8867-4"), (LOINC, "8867-4"), (SNOMED, "364075005")], 70, "/min")
+    (m,) = observation_measurements(parse_resource(obs, "Observation")).measurements
+    assert m.codes == (f"{LOINC}|8867-4", f"{SNOMED}|364075005")
+
+
+def test_locations_skip_components_without_a_value() -> None:
+    obs = sample("Observation-blood-pressure.json")
+    obs["component"][0] = {
+        "code": {"coding": [{"system": LOINC, "code": "8480-6"}]},
+        "dataAbsentReason": {"coding": [{"code": "error"}]},
+    }
+    data = observation_measurements(parse_resource(obs, "Observation"))
+    assert data.locations == ["Observation.component[1].valueQuantity"]
+
+
+# --- readings no body can show ---------------------------------------------------------------
+
+
+def _problems(obs: dict[str, Any]) -> list[tuple[str, str, str]]:
+    data = observation_measurements(parse_resource(obs, "Observation"))
+    return [(i.severity, i.code, i.location) for i in plausibility_problems(data, obs)]
+
+
+def _bp(systolic: float, diastolic: float) -> dict[str, Any]:
+    obs = sample("Observation-blood-pressure.json")
+    obs["component"][0]["valueQuantity"]["value"] = systolic
+    obs["component"][1]["valueQuantity"]["value"] = diastolic
+    return obs
+
+
+SPO2, WEIGHT, PULSE = f"{LOINC}|59408-5", f"{LOINC}|29463-7", f"{LOINC}|8867-4"
+GLUCOSE, TEMPERATURE = f"{LOINC}|15074-8", f"{LOINC}|8310-5"
+VALUE = "Observation.valueQuantity.value"
+
+IMPOSSIBLE: list[tuple[str, dict[str, Any], str, str]] = [
+    ("SpO2 150 %", _reading([(LOINC, "59408-5")], 150, "%"), VALUE, "oxygen saturation"),
+    ("SpO2 -1 %", _reading([(LOINC, "2708-6")], -1, "%"), VALUE, "oxygen saturation"),
+    ("SNOMED SpO2", _reading([(SNOMED, "431314004")], 101, "%"), VALUE, "oxygen saturation"),
+    ("weight -80 kg", _reading([(LOINC, "29463-7")], -80, "kg"), VALUE, "body weight"),
+    ("weight 0 kg", _reading([(LOINC, "29463-7")], 0, "kg"), VALUE, "body weight"),
+    ("weight 800 kg", _reading([(LOINC, "3141-9")], 800, "kg"), VALUE, "body weight"),
+    ("weight 1800 lb", _reading([(LOINC, "29463-7")], 1800, "[lb_av]"), VALUE, "816.5 kg"),
+    ("pulse 0", _reading([(LOINC, "8867-4")], 0, "/min"), VALUE, "pulse"),
+    ("pulse 401", _reading([(LOINC, "8867-4")], 401, "/min"), VALUE, "pulse"),
+    ("pulse 1e308", _reading([(LOINC, "8867-4")], 1e308, "/min"), VALUE, "larger than any"),
+    ("systolic 0", _bp(0, 54), "Observation.component[0].valueQuantity.value", "systolic"),
+    ("diastolic 401", _bp(86, 401), "Observation.component[1].valueQuantity.value", "diastolic"),
+    ("glucose 0", _reading([(LOINC, "15074-8")], 0, "mmol/L"), VALUE, "glucose"),
+    ("glucose 2000 mg/dL", _glucose_value(2000), VALUE, "111 mmol/L"),
+    ("temperature 14.9", _reading([(LOINC, "8310-5")], 14.9, "Cel"), VALUE, "body temperature"),
+    ("temperature 115 degF", _reading([(LOINC, "8331-1")], 115, "[degF]"), VALUE, "46.1 °C"),
+    ("an unknown code 2e9", _reading([(LOINC, "9279-1")], 2e9, "/min"), VALUE, "larger than"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "obs", "location", "words"), IMPOSSIBLE, ids=[c[0] for c in IMPOSSIBLE]
+)
+def test_an_impossible_reading_is_refused_at_its_value(
+    name: str, obs: dict[str, Any], location: str, words: str
+) -> None:
+    data = observation_measurements(parse_resource(obs, "Observation"))
+    (issue,) = plausibility_problems(data, obs)
+    assert (issue.severity, issue.code, issue.location) == ("error", "value", location)
+    assert words in issue.diagnostics and "check the device" in issue.diagnostics
+
+
+POSSIBLE: list[tuple[str, dict[str, Any]]] = [
+    ("SpO2 100", _reading([(LOINC, "59408-5")], 100, "%")),
+    ("SpO2 0", _reading([(LOINC, "59408-5")], 0, "%")),
+    ("weight 700", _reading([(LOINC, "29463-7")], 700, "kg")),
+    ("weight 0.5", _reading([(LOINC, "29463-7")], 0.5, "kg")),
+    ("pulse 400", _reading([(LOINC, "8867-4")], 400, "/min")),
+    ("BP 400/400", _bp(400, 400)),
+    ("BP 1/1", _bp(1, 1)),
+    ("glucose 100", _reading([(LOINC, "15074-8")], 100, "mmol/L")),
+    ("glucose 100 mmol/L as mg/dL", _glucose_value(1801.56)),
+    ("temperature 15", _reading([(LOINC, "8310-5")], 15, "Cel")),
+    ("temperature 46", _reading([(LOINC, "8310-5")], 46, "Cel")),
+    ("temperature 114.8 degF = 46 Cel", _reading([(LOINC, "8310-5")], 114.8, "[degF]")),
+    ("an unknown code, 1e9", _reading([(LOINC, "9279-1")], 1e9, "/min")),
+    ("a unit that does not convert", _reading([(LOINC, "29463-7")], -5, "cm")),
+]
+
+
+@pytest.mark.parametrize(("name", "obs"), POSSIBLE, ids=[c[0] for c in POSSIBLE])
+def test_a_reading_at_the_limits_is_accepted(name: str, obs: dict[str, Any]) -> None:
+    assert _problems(obs) == []
+
+
+@pytest.mark.parametrize("path", sorted(SAMPLES.glob("Observation-*.json")), ids=lambda p: p.name)
+def test_every_contract_observation_is_possible(path: Path) -> None:
+    assert _problems(sample(path.name)) == []
+
+
+def test_both_impossible_components_are_named() -> None:
+    assert _problems(_bp(0, 500)) == [
+        ("error", "value", "Observation.component[0].valueQuantity.value"),
+        ("error", "value", "Observation.component[1].valueQuantity.value"),
+    ]
+
+
+def test_without_locations_the_raw_observation_locates_the_value() -> None:
+    obs = _bp(86, 401)
+    data = observation_measurements(parse_resource(obs, "Observation"))
+    bare = type(data)(data.measurements, data.not_readings, data.status, data.code, data.codes)
+    (issue,) = plausibility_problems(bare, obs)
+    assert issue.location == "Observation.component[1].valueQuantity.value"
+
+
+def test_a_snomed_first_reading_is_judged_by_any_coding() -> None:
+    obs = _reading([(SNOMED, "999999"), (LOINC, "8867-4")], 500, "/min")
+    assert _problems(obs) == [("error", "value", VALUE)]

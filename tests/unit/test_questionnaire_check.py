@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from fhir_adapters import parse_resource
+from fhir_adapters import flatten_response, parse_resource, repeated_answers
 from fhir_adapters.questionnaire_check import check_against_questionnaire
 
 FHIR = Path(__file__).resolve().parents[3] / "shared" / "contract" / "fhir"
@@ -63,10 +63,130 @@ def test_a_missing_required_answer_is_refused_when_completed(
     assert problems(response, questionnaire) == []
 
 
+def repeats(response: dict[str, Any], questionnaire: dict[str, Any] | None) -> list[str]:
+    parse_resource(response)
+    return [i.location for i in repeated_answers(response, questionnaire)]
+
+
 def test_two_answers_to_a_question_that_does_not_repeat(response: Any, questionnaire: Any) -> None:
     response["item"][1]["answer"].append({"valueBoolean": True})
-    assert problems(response, questionnaire) == [
-        ("structure", "QuestionnaireResponse.item[1].answer")
+    (issue,) = repeated_answers(response, questionnaire)
+    assert (issue.severity, issue.code) == ("error", "structure")
+    assert issue.location == "QuestionnaireResponse.item[1].answer[1]"
+    assert "new-seizure-type" in issue.diagnostics and "repeats" in issue.diagnostics
+    assert repeats(response, None) == ["QuestionnaireResponse.item[1].answer[1]"]
+    # Reported by repeated_answers alone, so a caller running both sees it once.
+    assert problems(response, questionnaire) == []
+
+
+def test_the_same_item_twice_among_siblings(response: Any, questionnaire: Any) -> None:
+    response["item"].insert(3, {"linkId": "seizure-count", "answer": [{"valueInteger": 0}]})
+    (issue,) = repeated_answers(response, questionnaire)
+    assert (issue.code, issue.location) == ("structure", "QuestionnaireResponse.item[3]")
+    assert "seizure-count" in issue.diagnostics and "once" in issue.diagnostics
+    assert repeats(response, None) == ["QuestionnaireResponse.item[3]"]
+
+
+def test_the_contract_sample_answers_each_item_once(response: Any, questionnaire: Any) -> None:
+    assert repeats(response, questionnaire) == []
+    assert repeats(response, None) == []
+
+
+def test_an_item_marked_repeats_may_have_several_answers(response: Any, questionnaire: Any) -> None:
+    questionnaire["item"][1]["repeats"] = True
+    response["item"][1]["answer"].append({"valueBoolean": True})
+    assert repeats(response, questionnaire) == []
+    assert problems(response, questionnaire) == []
+    assert repeats(response, None) == ["QuestionnaireResponse.item[1].answer[1]"]
+    flat = flatten_response(parse_resource(response, "QuestionnaireResponse"))
+    assert flat["new-seizure-type"] == (False, True)
+
+
+def _medicines() -> dict[str, Any]:
+    return {
+        "resourceType": "Questionnaire",
+        "status": "active",
+        "item": [
+            {
+                "linkId": "medicine",
+                "type": "group",
+                "repeats": True,
+                "item": [
+                    {"linkId": "name", "type": "string"},
+                    {"linkId": "doses", "type": "integer"},
+                ],
+            },
+            {"linkId": "note", "type": "string"},
+        ],
+    }
+
+
+def _medicine(name: str, *doses: int) -> dict[str, Any]:
+    return {
+        "linkId": "medicine",
+        "item": [
+            {"linkId": "name", "answer": [{"valueString": name}]},
+            {"linkId": "doses", "answer": [{"valueInteger": d} for d in doses]},
+        ],
+    }
+
+
+def test_a_repeating_group_may_appear_several_times() -> None:
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "item": [_medicine("A", 1), _medicine("B", 2), _medicine("C", 3)],
+    }
+    assert repeats(response, _medicines()) == []
+    assert problems(response, _medicines()) == []
+    assert repeats(response, None) == [
+        "QuestionnaireResponse.item[1]",
+        "QuestionnaireResponse.item[2]",
+    ]
+    flat = flatten_response(parse_resource(response, "QuestionnaireResponse"))
+    assert flat == {"name": ("A", "B", "C"), "doses": (1, 2, 3)}
+
+
+def test_inside_a_repeating_group_a_child_still_takes_one_answer() -> None:
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "item": [
+            _medicine("A", 1),
+            _medicine("B", 2, 4),
+            {"linkId": "note", "answer": [{"valueString": "x"}]},
+            {"linkId": "note", "answer": [{"valueString": "y"}]},
+        ],
+    }
+    assert repeats(response, _medicines()) == [
+        "QuestionnaireResponse.item[1].item[1].answer[1]",
+        "QuestionnaireResponse.item[3]",
+    ]
+
+
+def test_repeats_nested_in_answers_are_found_in_document_order() -> None:
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "item": [
+            {
+                "linkId": "had-fall",
+                "answer": [
+                    {
+                        "valueBoolean": True,
+                        "item": [
+                            {"linkId": "when", "answer": [{"valueDate": "2026-11-02"}]},
+                            {"linkId": "when", "answer": [{"valueDate": "2026-11-03"}]},
+                        ],
+                    }
+                ],
+            },
+            {"linkId": "had-fall", "answer": [{"valueBoolean": False}]},
+        ],
+    }
+    assert repeats(response, None) == [
+        "QuestionnaireResponse.item[0].answer[0].item[1]",
+        "QuestionnaireResponse.item[1]",
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,8 @@ from hypothesis import strategies as st
 
 import triage
 from triage import Level
+from triage.model import ObservationInput
+from triage.windows import Series, build_series, summarize
 
 WINDOWS = make_pathway(
     """
@@ -120,10 +123,10 @@ def test_no_readings_count_is_zero_and_every_other_form_is_missing() -> None:
     assert got["count3"] == 0
     for name in ("newest", "mean3", "min3", "max3", "gain", "below", "above", "between"):
         assert got[name] is None, name
-    # count 0 can fire a rule; rules on the missing summaries are skipped, not fired.
+    # count 0 can fire a rule; rules on the missing summaries are undecided, not fired.
     assert result.fired == ("no-readings",)
     statuses = {t.id: t.status for t in result.rules}
-    assert statuses["gain"] == statuses["heavy-on-average"] == "skipped"
+    assert statuses["gain"] == statuses["heavy-on-average"] == "undecided"
 
 
 def test_readings_of_another_name_do_not_count() -> None:
@@ -221,3 +224,119 @@ def test_window_summaries_agree_with_brute_force(pairs: list[tuple[int, Decimal]
     below = sum(1 for v in inside if v < 80)
     assert got["below"] == pytest.approx(Decimal(100 * below) / len(inside), abs=Decimal("0.001"))
     assert got["below"] + got["above"] + got["between"] == pytest.approx(100, abs=0.001)
+
+
+# -- a prefix of the readings (judging as of a time) ----------------------------------------
+
+SPECS = [spec for spec in WINDOWS.inputs.values() if isinstance(spec, ObservationInput)]
+assert {spec.form for spec in SPECS} == {
+    "newest",
+    "mean",
+    "min",
+    "max",
+    "count",
+    "change",
+    "percent_below",
+    "percent_above",
+    "percent_between",
+}
+
+
+def series_of(pairs: list[tuple[int, Decimal]]) -> Series:
+    readings = [
+        reading("weight", float(value), NOW - dt.timedelta(minutes=m)) for m, value in pairs
+    ]
+    return build_series(readings).get("weight") or Series()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10 * 24 * 60), st.decimals(40, 160, places=1))), st.data())
+def test_a_summary_over_a_prefix_equals_the_summary_of_the_shorter_series(
+    pairs: list[tuple[int, Decimal]], data: st.DataObject
+) -> None:
+    series = series_of(pairs)
+    end = data.draw(st.integers(0, len(series.values)))
+    shorter = Series(series.times[:end], series.values[:end])
+    for spec in SPECS:
+        # Asked three times: counted, then from running counts built on the second ask.
+        for _ in range(3):
+            assert summarize(series, spec, end) == summarize(shorter, spec), spec.name
+    assert summarize(series, SPECS[0], len(series.values)) == summarize(series, SPECS[0])
+
+
+# -- readings so large that a summary is no number ------------------------------------------
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.form)
+@pytest.mark.parametrize("values", [(1e308, 1e308), (-1e308, 1e308), (1.7e308, 1.7e308, -1e308)])
+def test_readings_of_1e308_never_raise_nor_give_infinity(
+    spec: ObservationInput, values: tuple[float, ...]
+) -> None:
+    readings = [reading("weight", v, NOW - dt.timedelta(hours=i)) for i, v in enumerate(values)]
+    summary = summarize(build_series(readings)["weight"], spec)
+    if summary.value is None:
+        assert summary.overflow
+    else:
+        assert summary.value.is_finite() and abs(summary.value) <= Decimal("1.8e308")
+
+
+def test_a_mean_of_1e308_is_missing_with_a_yellow_reason_naming_it() -> None:
+    result = triage.evaluate(
+        WINDOWS,
+        readings=[
+            reading("weight", 1.7e308, NOW - dt.timedelta(hours=1)),
+            reading("weight", 1.7e308, NOW),
+        ],
+        now=NOW,
+    )
+    assert result.input_values["mean3"] is None
+    assert result.input_values["newest"] == Decimal("1.7e308")
+    assert result.level == Level.YELLOW
+    errors = [r for r in result.reasons if r.kind == "error"]
+    assert [r.text for r in errors] == [
+        "mean3 (mean of weight over P3D) kan ikke beregnes: verdiene er for store"
+    ]
+    data = result.to_dict()
+    json.dumps(data, allow_nan=False)  # PostgreSQL refuses Infinity in JSON
+
+
+def test_a_change_beyond_what_a_float_holds_is_missing() -> None:
+    result = triage.evaluate(
+        WINDOWS,
+        readings=[
+            reading("weight", -1e308, NOW - dt.timedelta(hours=1)),
+            reading("weight", 1e308, NOW),
+        ],
+        now=NOW,
+    )
+    assert result.input_values["gain"] is None
+    assert any(r.kind == "error" and r.text.startswith("gain ") for r in result.reasons)
+    json.dumps(result.to_dict(), allow_nan=False)
+
+
+def test_a_derived_value_of_1e308_readings_is_missing_with_a_yellow_reason() -> None:
+    pathway = make_pathway(
+        """
+        language: en
+        inputs:
+          weight: {observation: weight}
+        derived:
+          double: weight * 10
+          ratio: weight / 1e-300
+        rules:
+          - id: heavy
+            when: double > 1000
+            level: red
+        """
+    )
+    result = triage.evaluate(pathway, readings=[reading("weight", 1e308, NOW)], now=NOW)
+    derived = {t.name: t.value for t in result.derived}
+    assert derived == {"double": None, "ratio": None}
+    assert result.level == Level.YELLOW
+    texts = [r.text for r in result.reasons if r.kind == "error"]
+    assert texts == [
+        "double (weight * 10) cannot be computed: the values are too large",
+        "ratio (weight / 1e-300) cannot be computed: the values are too large",
+    ]
+    assert [u.lacking for u in result.undecided] == [("double",)]
+    json.dumps(result.to_dict(), allow_nan=False)
