@@ -10,7 +10,7 @@ CHART := api/web/static/vendor/chart.umd.js
 BROWSER_PKGS := chromium chromium-driver
 
 .DEFAULT_GOAL := help
-.PHONY: help setup assets browser run test test-faults test-abuse lint typecheck check-rules test-rules bench \
+.PHONY: help setup assets browser run test test-safety test-faults test-abuse lint typecheck check-rules test-rules bench \
 	bench-ingest bench-web bench-soak clean
 
 help: ## list the targets
@@ -56,6 +56,10 @@ test: setup assets browser ## run the whole test suite, lint and type checks inc
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+test-safety: setup ## the attack suite and a long run of the safety property test, both backends
+	$(BIN)/pytest tests/safety -q -p no:randomly
+	SAFETY_EXAMPLES=150 SAFETY_STEPS=30 $(BIN)/pytest tests/model -q -p no:randomly
 
 test-faults: setup ## the fault suite on its own PostgreSQL, Redis and workers; prints lost/doubled
 	$(BIN)/pytest tests/faults -p no:randomly -q

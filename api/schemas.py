@@ -55,7 +55,11 @@ class EnrolmentBody(BaseModel):
     def _not_ahead(cls, value: dt.datetime | None) -> dt.datetime | None:
         if value is None:
             return None
-        value = value.astimezone(dt.UTC)
+        try:
+            value = value.astimezone(dt.UTC)
+        except OverflowError:  # year 1 with an offset east of UTC, 9999 west of it
+            text = "enrolled_at is not a real day: give the day the follow-up began"
+            raise ValueError(text) from None
         if value > dt.datetime.now(dt.UTC) + ENROLMENT_SLACK:
             raise ValueError("enrolled_at is in the future: give the day the follow-up began")
         if value.year < 1900:

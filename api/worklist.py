@@ -131,7 +131,9 @@ def _decode(cursor: str) -> Cursor:
         when = dt.datetime.fromisoformat(due) if due is not None else None
         if when is not None and when.tzinfo is None:
             raise ValueError("bad cursor")
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        if when is not None:
+            when = when.astimezone(dt.UTC)  # OverflowError for a forged year 1 or 9999
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise HTTPException(400, detail="the cursor is not one this service gave out") from None
     return rank, when, item_id
 

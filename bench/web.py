@@ -103,7 +103,20 @@ def fill(items: int) -> None:
                     pathway_id=pathway,
                     level=level,
                     sort_rank=LEVELS.index(level),
-                    reasons=[{"rule": "bench", "level": level, "text": f"Syntetisk grunn {n}"}],
+                    reasons=[
+                        {
+                            "rule": "bench",
+                            "level": level,
+                            "text": f"Syntetisk grunn {n}",
+                            "at": data_time.isoformat(),
+                        }
+                    ],
+                    # Every third item holds a level its newest data is below (shown beside).
+                    newest=(
+                        {"level": "green", "at": now.isoformat(), "reasons": [], "undecided": []}
+                        if level != "green" and n % 3 == 0
+                        else None
+                    ),
                     action={"consultation": "phone", "within": "P2D"},
                     due=data_time + dt.timedelta(days=2),
                     sources=[{"resourceType": "QuestionnaireResponse", "id": new_id("qr")}],
@@ -122,7 +135,8 @@ def main() -> None:
         environment(Path(tmp))
         from api.auth import create_token
         from store.settings import get_settings
-        from tests.e2e.browser import chromium, live_server, missing_tools, sign_in
+        from tests.conftest import live_server
+        from tests.e2e.browser import chromium, missing_tools, sign_in
 
         if missing := missing_tools():
             sys.exit("missing: " + "; ".join(missing))

@@ -27,6 +27,7 @@ from fhir_adapters.observation import (
     ObservationData,
     observation_measurements,
     plausibility_problems,
+    repeated_values,
 )
 from fhir_adapters.outcome import FhirInputError, OutcomeIssue, operation_outcome
 from fhir_adapters.parse import SUPPORTED_TYPES, FhirResource, parse_json, parse_resource, warm_up
@@ -60,6 +61,7 @@ __all__ = [
     "plausibility_problems",
     "reference_id",
     "repeated_answers",
+    "repeated_values",
     "response_questionnaire_url",
     "response_subject_reference",
     "warm_up",

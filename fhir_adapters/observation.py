@@ -146,6 +146,32 @@ def plausibility_problems(data: ObservationData, raw: dict[str, Any]) -> list[Ou
     return issues
 
 
+def repeated_values(data: ObservationData, raw: dict[str, Any]) -> list[OutcomeIssue]:
+    """One ``error`` issue (code ``structure``) per value that repeats an earlier value of
+    the same Observation (a coding in common, such as two systolic components): one of
+    them would be read as "the newest" and the other never judged."""
+    places = data.locations if len(data.locations) == len(data.measurements) else []
+    if not places:
+        places = _quantity_places(raw)
+    issues: list[OutcomeIssue] = []
+    seen: dict[str, int] = {}
+    for index, measurement in enumerate(data.measurements):
+        earlier = next((seen[c] for c in measurement.codes if c in seen), None)
+        if earlier is not None:
+            where = places[index] if index < len(places) else "Observation"
+            first = places[earlier] if earlier < len(places) else "Observation"
+            text = (
+                f"{measurement.code} is given twice in one Observation (also at {first}): "
+                "send each value once, or as Observations of their own"
+            )
+            issues.append(
+                OutcomeIssue("error", "structure", text, where.removesuffix(".valueQuantity"))
+            )
+        for code in measurement.codes:
+            seen.setdefault(code, index)
+    return issues
+
+
 def _quantity_places(raw: dict[str, Any]) -> list[str]:
     """Where each valueQuantity is, in observation_measurements' order."""
     out: list[str] = []

@@ -220,20 +220,30 @@ def repeated_answers(
 ) -> list[OutcomeIssue]:
     """Items of ``response`` answered more than once, in document order.
 
-    A linkId twice among the siblings of one item list, or an item with several
-    ``answer`` elements, is an ``error`` issue (code ``structure``) at the second
-    occurrence (``QuestionnaireResponse.item[3]``, ``QuestionnaireResponse.item[2].answer[1]``),
-    unless ``questionnaire`` marks that item ``repeats: true``. Without a Questionnaire no
-    item repeats.
+    A linkId twice among the siblings of one item list, the same linkId again at another
+    depth, or an item with several ``answer`` elements, is an ``error`` issue (code
+    ``structure``) at the second occurrence (``QuestionnaireResponse.item[3]``,
+    ``QuestionnaireResponse.item[2].answer[1]``), unless ``questionnaire`` marks that item
+    ``repeats: true`` (the items inside a repeating group or answer may come again with it).
+    Without a Questionnaire no item repeats.
     """
     items = questionnaire_items(questionnaire)
     repeating = {link for link, item in items.items() if item.get("repeats") is True}
     issues: list[OutcomeIssue] = []
-    _repeats(response.get("item"), root, repeating, issues)
+    elsewhere: dict[str, str] = {}  # linkId -> where it was first answered outside repeats
+    _repeats(response.get("item"), root, repeating, issues, elsewhere, False)
     return issues
 
 
-def _repeats(nodes: Any, path: str, repeating: set[str], issues: list[OutcomeIssue]) -> None:
+def _repeats(
+    nodes: Any,
+    path: str,
+    repeating: set[str],
+    issues: list[OutcomeIssue],
+    elsewhere: dict[str, str],
+    inside: bool,
+) -> None:
+    """``inside``: under a repeating item, where the same linkIds rightly come again."""
     if not isinstance(nodes, list):
         return
     seen: set[str] = set()
@@ -243,13 +253,23 @@ def _repeats(nodes: Any, path: str, repeating: set[str], issues: list[OutcomeIss
         where = f"{path}.item[{i}]"
         link = node.get("linkId")
         link = link if isinstance(link, str) else ""
-        if link in seen and link not in repeating:
+        again = link in seen  # its own issue; what is inside it is not reported again
+        if again and link not in repeating:
             text = (
                 f"the item {link!r} is given more than once among its siblings: send it once, "
                 "or mark it repeats: true in the Questionnaire"
             )
             issues.append(OutcomeIssue("error", "structure", text, where))
+        elif link and not inside and link not in repeating and link in elsewhere:
+            # The same item again at another depth: one of the answers would hide the other.
+            text = (
+                f"the item {link!r} is given twice (also at {elsewhere[link]}): send it once, "
+                "or mark it repeats: true in the Questionnaire"
+            )
+            issues.append(OutcomeIssue("error", "structure", text, where))
         seen.add(link)
+        if link and not inside:
+            elsewhere.setdefault(link, where)
         answers = node.get("answer")
         answers = answers if isinstance(answers, list) else []
         if len(answers) > 1 and link not in repeating:
@@ -258,7 +278,9 @@ def _repeats(nodes: Any, path: str, repeating: set[str], issues: list[OutcomeIss
                 "item repeats: true in the Questionnaire"
             )
             issues.append(OutcomeIssue("error", "structure", text, f"{where}.answer[1]"))
+        below = inside or link in repeating or again
         for j, answer in enumerate(answers):
             if isinstance(answer, dict):
-                _repeats(answer.get("item"), f"{where}.answer[{j}]", repeating, issues)
-        _repeats(node.get("item"), where, repeating, issues)
+                at = f"{where}.answer[{j}]"
+                _repeats(answer.get("item"), at, repeating, issues, elsewhere, below)
+        _repeats(node.get("item"), where, repeating, issues, elsewhere, below)

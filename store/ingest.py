@@ -216,18 +216,15 @@ def _answer_with_first(session: Session, entry: Entry) -> None:
     ).first()
     if existing is None:
         entry.refusal = Refused.one(409, "conflict", "could not be stored; send it again")
-    elif existing.patient_id != entry.patient_id:
-        entry.refusal = Refused.one(
-            409, "duplicate", "a resource with this identifier exists for another subject"
-        )
-    elif not _sent_before(session, existing, entry.body):
+    elif existing.patient_id != entry.patient_id or not _sent_before(session, existing, entry.body):
         # An amendment sent as a new POST: answering 200 with the first body would drop it.
+        # The same words when the identifier is another patient's: nothing is revealed.
         entry.refusal = Refused.one(
             409,
             "duplicate",
-            f"this identifier is already used for different content ({existing.resource_type}/"
-            f"{existing.id}): send a correction with PUT /fhir/{existing.resource_type}/"
-            f"{existing.id}, or mark it entered-in-error the same way",
+            f"this identifier is already used for different content: send a correction with "
+            f"PUT /fhir/{entry.rtype}/{{id}} (or PUT /fhir/{entry.rtype}?identifier=SYSTEM|VALUE"
+            "), or withdraw it the same way with status entered-in-error",
         )
     if existing is None or entry.refusal is not None:
         entry.created = False

@@ -18,6 +18,7 @@ from fhir_adapters import (
     parse_resource,
     plausibility_problems,
     reference_id,
+    repeated_values,
 )
 from fhir_adapters.norwegian_id import DNR_SYSTEM, FNR_SYSTEM, national_id_problem
 from fhir_adapters.observation import LOCAL_TZ
@@ -115,7 +116,11 @@ def prepare(
         entry.withdrawn = raw.get("status") == "entered-in-error"
     else:
         data = observation_measurements(resource)  # type: ignore[arg-type]
-        problems = plausibility_problems(data, raw) or unit_problems(ctx, data, raw)
+        problems = (
+            repeated_values(data, raw)
+            or plausibility_problems(data, raw)
+            or unit_problems(ctx, data, raw)
+        )
         if problems:
             raise Refused(problems, 422)
         entry.measurements = [_routed_first(ctx, m) for m in data.measurements]
@@ -274,10 +279,11 @@ def _sane_time(rtype: str, when: dt.datetime | None, now: dt.datetime) -> None:
         return
     where = "authored" if rtype == "QuestionnaireResponse" else "effective[x]"
     place = f"{rtype}.{where}"
+    utc: dt.datetime | None
     try:
         utc = when.astimezone(dt.UTC)
-    except (OverflowError, ValueError):
-        utc = None
+    except (OverflowError, ValueError):  # beyond year 1 or 9999 once the offset is applied
+        utc = None if when.year < now.year else dt.datetime.max.replace(tzinfo=dt.UTC)
     if utc is None or utc.year < EARLIEST_YEAR:
         raise Refused.one(
             422,

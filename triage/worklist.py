@@ -15,10 +15,11 @@ Decisions, in one place:
   is shown beside it as the item's ``newest`` (:func:`is_newer`), so a clinician can
   resolve at a glance. A rise re-opens an acknowledged item. The clinician's override is
   kept while the engine's level does not rise, and dropped when it rises (a judgement
-  made on milder data does not hide worse data).
+  made on milder data does not hide worse data). A new upload judged red is news even on
+  a red item: it re-opens it if acknowledged and drops an override below red.
 - **Reasons are collected** (:func:`merge_reasons`): each reason is kept with the time of
-  its data, one per rule (or per problem), at the worst level it reached; a newer
-  occurrence at that level replaces the text (newer values).
+  its data, one per rule (or per problem): the first time it reached its worst level (a
+  later upload finding the same again does not move it; the history has every result).
 - **The one exception**: the overdue flag leaves when a response to the pathway's
   questionnaire arrives (:func:`without_overdue`); the level is then the worst of what
   remains.
@@ -126,14 +127,21 @@ class Change:
     result_level: Level | None = None
 
 
-def on_result(item: OpenItem | None, level: Level) -> Change:
+def on_result(item: OpenItem | None, level: Level, new_data: bool = True) -> Change:
     """A new triage result for a patient and pathway, with or without an open item.
 
-    The held level only rises: a lower result is shown beside it, never instead of it."""
+    The held level only rises: a lower result is shown beside it, never instead of it.
+    A red judgement of new data (``new_data``: an upload, not a re-judgement) is news even
+    on a red item: it re-opens an acknowledged item and drops a clinician's lower
+    override, which was made on earlier data (a patient whose normal is another gets
+    their own threshold instead)."""
     if item is None:
         return Change(level, "open", False, "created", level)
     worst_result = max(level, item.result_level) if item.result_level is not None else level
-    if level > item.level:
+    overridden_lower = item.override is not None and item.override < level
+    if level > item.level or (new_data and level == Level.RED and item.level == Level.RED):
+        if level == item.level and item.status == "open" and not overridden_lower:
+            return Change(item.level, "open", True, "updated", worst_result)
         kind: ChangeKind = "reopened" if item.status == "acknowledged" else "raised"
         return Change(level, "open", False, kind, worst_result)
     return Change(item.level, item.status, True, "updated", worst_result)
@@ -172,13 +180,14 @@ def _rank(reason: Reason) -> tuple[int, str]:
 
 
 def merge_reasons(held: list[Reason], new: list[Reason]) -> list[Reason]:
-    """The item's reasons with ``new`` added: one per :func:`reason_key`, the one at the
-    worst level kept (a newer one at that level replaces it); worst first, newest first."""
+    """The item's reasons with ``new`` added: one per :func:`reason_key`, the first at the
+    worst level it reached, with the time of its data (a later upload finding the same
+    thing again does not move it); worst first, newest first."""
     by_key = {reason_key(reason): reason for reason in held}
-    for reason in new:
+    for reason in sorted(new, key=lambda r: str(r.get("at") or "")):
         key = reason_key(reason)
         old = by_key.get(key)
-        if old is None or _rank(reason) >= _rank(old):
+        if old is None or _rank(reason)[0] > _rank(old)[0]:
             by_key[key] = reason
     return sorted(by_key.values(), key=_rank, reverse=True)
 

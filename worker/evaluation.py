@@ -251,9 +251,25 @@ class PathwayData:
         self.responses = _responses(session, pathway, patient_id, start, end)
         self._times = [_when(r) for r in self.responses]
         self._answers: dict[str, dict[str, Any]] = {}
-        self.prepared: Prepared = prepare(
-            pathway, measurements=_measurements(session, pathway, patient_id, start, end)
-        )
+        self._rows = _measurements(session, pathway, patient_id, start, end)
+        self.prepared: Prepared = prepare(pathway, measurements=[m for _, m in self._rows])
+        keys: dict[tuple[str, dt.datetime], set[str]] = {}
+        for rid, m in self._rows:
+            route = pathway.route_of(m)
+            assert route is not None  # _measurements keeps only what the pathway routes
+            keys.setdefault((route.name, m.time), set()).add(rid)
+        # Uploads whose reading shares its time with another of the same kind.
+        self._tied = {rid for owners in keys.values() if len(owners) > 1 for rid in owners}
+
+    def prepared_for(self, resource: Resource | None) -> Prepared:
+        """The readings as ``resource`` is judged on them: when another reading of the same
+        kind has the very same time, this upload's own is the newest (stable sort: it goes
+        last), so an upload is always judged on its own value."""
+        if resource is None or resource.id not in self._tied:
+            return self.prepared
+        others = [m for rid, m in self._rows if rid != resource.id]
+        own = [m for rid, m in self._rows if rid == resource.id]
+        return prepare(self.pathway, measurements=[*others, *own])
 
     def response_at(self, as_of: dt.datetime) -> Resource | None:
         """The newest response at or before ``as_of`` (its time, then arrival, then id)."""
@@ -298,7 +314,8 @@ def judge(
     arrived = moment.arrived or now
     if moment.as_of > arrived + FUTURE_TOLERANCE and resource is not None:
         extra.append(_reason("dated-ahead", pathway, when=moment.as_of, what=_what(resource)))
-    result = _evaluate(pathway, data.prepared, moment.as_of, answers, thresholds, now, extra)
+    prepared = data.prepared_for(resource)
+    result = _evaluate(pathway, prepared, moment.as_of, answers, thresholds, now, extra)
     record = result.to_dict()
     record["enrolled"] = thresholds is not None
     if thresholds is None:
@@ -389,12 +406,28 @@ def newest_data_time(
         newest = session.exec(
             select(func.max(Reading.time)).where(
                 col(Reading.patient_id) == patient_id,
-                or_(col(Reading.code).in_(codes), col(Reading.alt).is_not(None)),
+                col(Reading.code).in_(codes),
                 col(Reading.time) <= limit,
             )
         ).first()
         if newest is not None:
             times.append(newest)
+        # A value coded several ways counts if the pathway reads any of its codings.
+        coded = session.exec(
+            select(Reading.time, Reading.code, Reading.panel, Reading.alt)
+            .where(
+                col(Reading.patient_id) == patient_id,
+                col(Reading.alt).is_not(None),
+                col(Reading.time) <= limit,
+            )
+            .order_by(col(Reading.time).desc())
+        )
+        for time, code, panel, alt in coded:
+            if newest is not None and time <= newest:
+                break
+            if pathway.route_for_codes(*_codings(code, panel, alt)) is not None:
+                times.append(time)
+                break
     return max(times, default=None)
 
 
@@ -438,7 +471,7 @@ def _horizons(pathway: Pathway) -> dict[str, dt.timedelta]:
 
 def _measurements(
     session: Session, pathway: Pathway, patient_id: str, start: dt.datetime, end: dt.datetime
-) -> list[Measurement]:
+) -> list[tuple[str, Measurement]]:
     """The patient's stored readings this pathway routes that an evaluation as of any time
     between ``start`` and ``end`` can see: per code, back from its newest reading at or
     before ``start`` as far as the pathway's longest window for it, up to ``end``."""
@@ -475,12 +508,13 @@ def _measurements(
             col(Reading.unit),
             col(Reading.time),
             col(Reading.alt),
+            col(Reading.resource_id),
         )
         .where(col(Reading.patient_id) == patient_id, col(Reading.time) <= end, or_(*wanted))
-        .order_by(col(Reading.time))
+        .order_by(col(Reading.time), col(Reading.id))
     )
     out = []
-    for code, panel, value, unit, time, alt in rows:
+    for code, panel, value, unit, time, alt, resource_id in rows:
         m = Measurement(
             code=code,
             value=value,
@@ -491,5 +525,5 @@ def _measurements(
             alt_panels=tuple((alt or {}).get("panels") or ()),
         )
         if pathway.route_of(m) is not None:
-            out.append(m)
+            out.append((resource_id, m))
     return out

@@ -154,7 +154,10 @@ def apply_results(
     worst = max(judged, key=lambda j: (j.level, j.data_time))
     if item is None and not may_open and not opens_item(worst.level):
         return None
-    change = on_result(_view(item), worst.level)
+    change = on_result(_view(item), worst.level, new_data=kind == "triage")
+    # A note (data withdrawn or corrected) says what that data was judged; it never lifts
+    # an item above what its results hold (after a resolve, the item is new).
+    notes = [{**n, "level": min(Level.parse(n["level"]), change.level).label} for n in notes]
     before = item.level if item is not None else None
     held = Level.parse(before) if before is not None else None
     if item is None:
@@ -205,6 +208,8 @@ def _note(
     session: Session, item: WorklistItem, notes: list[dict[str, Any]], now: dt.datetime
 ) -> WorklistItem:
     """Notes (data withdrawn or corrected) on an open item: its level stays."""
+    held = Level.parse(item.level)
+    notes = [{**n, "level": min(Level.parse(n["level"]), held).label} for n in notes]
     item.reasons = merge_reasons(item.reasons, notes)
     item.updated = now
     session.add(item)

@@ -144,6 +144,7 @@ def _triage(session: Session, outbox_id: int, attempt: int, received: list[dt.da
         rejudged = _rejudge(session, outbox, now)
         outbox.done_at = now
         session.add(outbox)
+        _test_pause(outbox_id, "commit")
         log.info("outbox %s re-judged: %s", outbox_id, rejudged)
         return "done"
     others, more = _claim_pending(session, outbox)

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from store.models import Reading
 from triage import Pathway
 from triage.model import ObservationInput
+from triage.readings import Measurement
 from triage.units import can_convert, convert
 
 DEFAULT_HORIZON = dt.timedelta(days=28)
@@ -89,26 +90,45 @@ def chart_data(
     readings = session.exec(
         select(Reading)
         .where(col(Reading.patient_id) == patient_id, col(Reading.time) >= since)
-        .order_by(col(Reading.time))
+        .order_by(col(Reading.time).desc())
         .limit(MAX_POINTS * 4)
     ).all()
+    # The newest readings when there are more than that, drawn oldest first.
+    measured = [(reading, _measurement(reading)) for reading in reversed(readings)]
     charts = []
     for pathway, name, specs in wanted:
         start = now - _horizon(specs)
         unit = pathway.observation_units[name]
         points = []
-        for reading in readings:
-            route = pathway.route_for(reading.code, reading.panel)
+        for reading, measurement in measured:
+            route = pathway.route_of(measurement)
             if route is None or route.name != name or reading.time < start:
                 continue
             value = reading.value
-            if reading.unit != unit and can_convert(reading.unit, unit, analyte=route.analyte):
+            if reading.unit != unit:
+                if not can_convert(reading.unit, unit, analyte=route.analyte):
+                    continue  # the engine refused it too: never drawn in the wrong unit
                 value = convert(value, reading.unit, unit, analyte=route.analyte)
             points.append({"t": reading.time.isoformat(), "v": round(value, 3)})
         if points:
             limits = reading_thresholds(pathway, name, (own or {}).get(pathway.id))
             charts.append(_chart(pathway, name, unit, points[-MAX_POINTS:], specs, limits, now))
     return charts
+
+
+def _measurement(reading: Reading) -> Measurement:
+    """A stored reading as the engine routes it: by its first coding and every other one
+    the device sent (``alt``), as the worker does."""
+    alt = reading.alt or {}
+    return Measurement(
+        code=reading.code,
+        value=reading.value,
+        unit=reading.unit,
+        time=reading.time,
+        panel=reading.panel,
+        alt_codes=tuple(alt.get("codes") or ()),
+        alt_panels=tuple(alt.get("panels") or ()),
+    )
 
 
 def _chart(

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 LANGUAGES = ("nb", "en")
 OSLO = ZoneInfo("Europe/Oslo")
 SHAPES = {"red": "■", "yellow": "▲", "green": "●"}
+# Reasons that tell, not alarm: data an app withdrew or corrected (at the level it had).
+INFO_KINDS = frozenset({"withdrawn", "corrected"})
 
 TEXTS: dict[str, dict[str, str]] = {
     "nb": {
@@ -125,6 +127,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "doc": "Forklaring",
         "name": "Navn",
         "language": "Språk",
+        "newest": "nyeste",
+        "newest_title": "Nyeste data vurdert",
+        "info": "Til informasjon",
+        "at_data": "data fra",
+        "data_as_of": "Data fra",
+        "judging": "Vurdering",
+        "judged": "vurdert {time}",
+        "kind_rejudge": "Vurdert på nytt med versjon {version}",
+        "kind_withdrawn": "Vurdert etter at data ble trukket tilbake",
+        "repeated": "{n} like resultater på rad",
+        "withdrawn_form": "trukket tilbake som feilregistrert",
+        "version_n": "versjon {n}",
+        "yes": "Ja",
+        "no": "Nei",
     },
     "en": {
         "app": "Needs-driven outpatient follow-up",
@@ -243,6 +259,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "doc": "Explanation",
         "name": "Name",
         "language": "Language",
+        "newest": "newest",
+        "newest_title": "Newest data judged",
+        "info": "For information",
+        "at_data": "data of",
+        "data_as_of": "Data as of",
+        "judging": "Judgement",
+        "judged": "judged {time}",
+        "kind_rejudge": "Judged again with version {version}",
+        "kind_withdrawn": "Judged after data was withdrawn",
+        "repeated": "{n} identical results in a row",
+        "withdrawn_form": "withdrawn as entered in error",
+        "version_n": "version {n}",
+        "yes": "Yes",
+        "no": "No",
     },
 }
 
@@ -298,6 +328,21 @@ def local(when: dt.datetime | None, fmt: str = "%d.%m.%Y %H:%M") -> str:
 
 def parse_time(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text) if text else None
+
+
+def short(when: dt.datetime | str | None, now: dt.datetime | None = None) -> str:
+    """A time of data, short on the clinic's clock: "28.11 08:05" this year, with the year
+    ("28.11.2025 08:05") otherwise; an ISO string is read first; "" when there is none."""
+    if isinstance(when, str):
+        try:
+            when = parse_time(when)
+        except ValueError:
+            return ""
+    if when is None:
+        return ""
+    here = when.astimezone(OSLO)
+    this_year = (now or dt.datetime.now(dt.UTC)).astimezone(OSLO).year
+    return here.strftime("%d.%m %H:%M" if here.year == this_year else "%d.%m.%Y %H:%M")
 
 
 def masked(value: str | None) -> str:

@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.auth import Principal, decode_token
-from api.web.i18n import LANGUAGES, SHAPES, Words, local, masked
+from api.web.i18n import INFO_KINDS, LANGUAGES, SHAPES, Words, local, masked, short
 from store.settings import get_settings
 
 HERE = Path(__file__).resolve().parent
@@ -40,7 +40,9 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-templates.globals.update(shapes=SHAPES, local=local, masked=masked)
+templates.globals.update(
+    shapes=SHAPES, info_kinds=INFO_KINDS, local=local, masked=masked, short=short
+)
 
 
 class LoginRequired(Exception):

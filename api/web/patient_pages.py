@@ -17,9 +17,9 @@ from api import patients as patients_api
 from api.auth import DbSession, Principal, audit
 from api.schemas import EnrolmentBody, number
 from api.web.charts import chart_data
-from api.web.i18n import OSLO, parse_time
+from api.web.i18n import OSLO, Words, parse_time
 from api.web.pages import Clinician, Form, WebRoute, language, render
-from fhir_adapters import FhirInputError, flatten_response, parse_resource
+from fhir_adapters import FhirInputError, answer_texts, parse_resource
 from store.models import AuditEvent, Resource
 from store.pathways import compiled, current_pathways, version_row
 from triage import Pathway
@@ -40,38 +40,46 @@ def _granted_pathways(
     }
 
 
-def _question_texts(session: Session, url: str) -> dict[str, str]:
-    row = session.exec(
-        select(Resource).where(
-            col(Resource.resource_type) == "Questionnaire",
-            col(Resource.canonical_url) == url.split("|", 1)[0],
-        )
-    ).first()
-    texts: dict[str, str] = {}
+def _stored_questionnaire(
+    session: Session, response: Resource, cache: dict[tuple[str, str], dict[str, Any] | None]
+) -> dict[str, Any] | None:
+    """The Questionnaire a response answers: ``Questionnaire/{id}`` as stored, else the
+    newest stored with its canonical url (the one with its ``|version`` when there is one)."""
+    named = str(response.body.get("questionnaire") or "").strip()
+    if named.startswith("Questionnaire/"):
+        row = session.get(Resource, named.removeprefix("Questionnaire/").split("/", 1)[0])
+        if row is not None and row.resource_type == "Questionnaire":
+            return dict(row.body)
+    url, _, version = named.partition("|")
+    url = response.canonical_url or url
+    key = (url, version)
+    if key not in cache:
+        bodies = session.exec(
+            select(Resource.body)
+            .where(
+                col(Resource.resource_type) == "Questionnaire",
+                col(Resource.canonical_url) == url,
+            )
+            .order_by(col(Resource.received_at).desc(), col(Resource.id).desc())
+        ).all()
+        same = [b for b in bodies if version and str(b.get("version") or "") == version]
+        found = same or list(bodies)
+        cache[key] = dict(found[0]) if found else None
+    return cache[key]
 
-    def walk(items: list[Any]) -> None:
-        for item in items:
-            if isinstance(item, dict):
-                if item.get("linkId") and item.get("text"):
-                    texts[str(item["linkId"])] = str(item["text"])
-                walk(item.get("item") or [])
 
-    if row is not None:
-        walk(row.body.get("item") or [])
-    return texts
-
-
-def _shown(value: Any, lang: str) -> str:
-    if isinstance(value, bool):
-        return {True: "Ja", False: "Nei"}[value] if lang == "nb" else str(value).lower()
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return str(value)
+def _shown(text: str, code: str | None, words: Words) -> str:
+    """An answer as shown; a yes/no answer in the page's language."""
+    if code is None and text in ("true", "false"):
+        return words("yes" if text == "true" else "no")
+    return text
 
 
 def _answers(
-    session: Session, patient_id: str, pathways: dict[str, Pathway], lang: str
+    session: Session, patient_id: str, pathways: dict[str, Pathway], words: Words
 ) -> list[dict[str, Any]]:
+    """The newest responses the granted pathways read, each answer as the patient saw it
+    (an option's display text, not its code) beside the question's text."""
     rows = session.exec(
         select(Resource)
         .where(
@@ -81,23 +89,76 @@ def _answers(
         .order_by(col(Resource.data_time).desc())
         .limit(RESPONSES_SHOWN * 3)
     ).all()
+    forms: dict[tuple[str, str], dict[str, Any] | None] = {}
     shown = []
     for row in rows:
         url = row.canonical_url or ""
         if not any(p.reads_questionnaire(url) for p in pathways.values()):
             continue
         try:
-            flat = flatten_response(parse_resource(row.body, "QuestionnaireResponse"))
+            parse_resource(row.body, "QuestionnaireResponse")
         except FhirInputError:
             continue
-        texts = _question_texts(session, url)
+        texts = answer_texts(row.body, _stored_questionnaire(session, row, forms))
         answers = [
-            {"link_id": k, "question": texts.get(k, k), "answer": _shown(v, lang)}
-            for k, v in flat.items()
+            {
+                "link_id": a.link_id,
+                "question": a.question,
+                "answers": [_shown(t, c, words) for t, c in zip(a.answers, a.codes, strict=True)],
+            }
+            for a in texts
         ]
-        shown.append({"id": row.id, "url": url, "time": row.data_time, "answers": answers})
+        shown.append(
+            {
+                "id": row.id,
+                "url": url,
+                "time": row.data_time,
+                "version": row.version_id,
+                "withdrawn": row.withdrawn,
+                "answers": answers,
+            }
+        )
         if len(shown) == RESPONSES_SHOWN:
             break
+    return shown
+
+
+def _same(result: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes two results the same to a clinician reading the history."""
+    return (
+        result["pathway"],
+        result["level"],
+        result["kind"],
+        result["ruleset"]["version"],
+        tuple(str(r.get("text")) for r in result["reasons"]),
+        tuple(str(u.get("text")) for u in result["undecided"]),
+    )
+
+
+def collapse_history(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Consecutive results of one pathway with the same level, reason texts, undecided
+    rules, kind and version, shown once: ``count`` of them, from ``first`` (the oldest
+    data) to ``time`` (the newest). ``results`` come newest data first; a pathway's run is
+    shown where its newest result is, whatever other pathways' results lie between."""
+    shown: list[dict[str, Any]] = []
+    last: dict[str, dict[str, Any]] = {}
+    for result in results:
+        when = parse_time(result["data_time"]) or parse_time(result["created"])
+        group = last.get(result["pathway"])
+        if group is not None and group["key"] == _same(result):
+            group["count"] += 1
+            group["first"] = when
+            continue
+        group = {
+            **result,
+            "key": _same(result),
+            "count": 1,
+            "time": when,
+            "first": when,
+            "created_at": parse_time(result["created"]),
+        }
+        last[result["pathway"]] = group
+        shown.append(group)
     return shown
 
 
@@ -146,13 +207,11 @@ def patient_page(
     **extra: Any,
 ) -> HTMLResponse:
     record = patients_api.read_patient(patient_id, principal, session)
-    history = patients_api.triage_history(patient_id, principal, session)["results"]
-    for result in history:
-        result["created_at"] = parse_time(result["created"])
+    results = patients_api.triage_history(patient_id, principal, session)["results"]
+    history = collapse_history(results)
     pathways = _granted_pathways(session, principal, patient_id)
     now = dt.datetime.now(dt.UTC)
-    lang = language(request)
-    answers = _answers(session, patient_id, pathways, lang)
+    answers = _answers(session, patient_id, pathways, Words(language(request)))
     own = {e["pathway"]: e["thresholds"] or {} for e in record["enrolments"] if e["active"]}
     charts = chart_data(session, patient_id, list(pathways.values()), now, own)
     audit(session, principal, "readings.read", patient_id, responses=[a["id"] for a in answers])

@@ -125,7 +125,18 @@ def _row(item: dict[str, Any], words: Words, now: dt.datetime) -> dict[str, Any]
         "overdue": due is not None and due < now and item["status"] != "resolved",
         "ago": words.ago(parse_time(item.get("data_time")), now),
         "contact": words(item["action"]["consultation"] or "none"),
+        "newest_beside": _newest_beside(item),
+        "undecided": (item.get("newest") or {}).get("undecided") or [],
     }
+
+
+def _newest_beside(item: dict[str, Any]) -> dict[str, Any] | None:
+    """The newest data's result when it differs from the level the item holds (an item
+    held red whose newest data is green): shown beside the held level, never instead."""
+    newest = item.get("newest")
+    if not newest or newest.get("level") == item["engine_level"]:
+        return None
+    return cast(dict[str, Any], newest)
 
 
 @router.get("")

@@ -10,11 +10,13 @@ The tests run in file order on one signed-in browser: each continues where the l
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shutil
 import time
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -58,6 +60,7 @@ GRANTED = ["diabetes-cgm", "epilepsy", "heart-failure"]
 DOCS = ROOT / "docs" / "screenshots"
 ROWS = "table tbody tr"
 TABLET = (768, 1024)
+OSLO = ZoneInfo("Europe/Oslo")
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +172,7 @@ def test_sign_in_with_the_token_shows_red_first(
     assert people["red"].fnr not in driver.page_source  # the national id is masked
     assert people["red"].fnr[:6] in first.text
     no_serious_violations(driver, "worklist")
-    keep("worklist", driver)
+    screenshot(driver, "worklist-first")
 
 
 def test_the_patient_page_shows_the_weight_chart(
@@ -348,6 +351,36 @@ def test_a_pathway_not_granted_is_refused(
     assert driver.find_element(By.TAG_NAME, "h1").text in ("Ikke tillatt", "Finnes ikke")
     driver.get(f"{base_url}/app")
     assert "copd" not in [a.text for a in driver.find_elements(By.CSS_SELECTOR, "nav a")]
+
+
+def test_a_held_red_row_shows_its_newest_green_beside_it(
+    driver: webdriver.Chrome, base_url: str, api: httpx.Client
+) -> None:
+    """Red answers from yesterday, green ones today: the row holds red (a level never falls
+    by itself) and shows the newest green beside it, in a word and a shape, with its time."""
+    now = dt.datetime.now(dt.UTC)
+    post = web_data.post_situation
+    red = post(
+        api, "Helge Holdt", "epilepsy", "mange anfall", authored=now - dt.timedelta(hours=26)
+    )
+    web_data.wait_for(api, [red])
+    green = post(
+        api, red.name, "epilepsy", "rolig periode", red.patient_id, now - dt.timedelta(minutes=5)
+    )
+    item = web_data.wait_for_newest(api, green, held="red")
+    driver.get(f"{base_url}/app")
+    row = row_of(driver, "Helge Holdt")
+    assert row.find_element(By.CSS_SELECTOR, ".level").text == "■ Rød"
+    newest = row.find_element(By.CSS_SELECTOR, ".newest")
+    assert newest.is_displayed()
+    when = dt.datetime.fromisoformat(item["newest"]["at"]).astimezone(OSLO)
+    assert newest.text == f"nyeste: ● grønn {when:%d.%m %H:%M}", newest.text
+    # The red reasons keep the time of yesterday's data.
+    monday = dt.datetime.fromisoformat(item["reasons"][0]["at"]).astimezone(OSLO)
+    times = [t.text for t in row.find_elements(By.CSS_SELECTOR, ".reasons time")]
+    assert f"{monday:%d.%m %H:%M}" in times and monday < when - dt.timedelta(hours=20), times
+    no_serious_violations(driver, "worklist with a held level")
+    keep("worklist", driver)
 
 
 def press(driver: webdriver.Chrome, *keys: str) -> None:

@@ -4,6 +4,7 @@ triaged by a real worker. Returns once each patient's item is on the worklist.""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -48,9 +49,15 @@ def create_patient(client: httpx.Client, given: str, family: str) -> tuple[str, 
 
 
 def post_situation(
-    client: httpx.Client, name: str, pathway_id: str, test_name: str, patient_id: str = ""
+    client: httpx.Client,
+    name: str,
+    pathway_id: str,
+    test_name: str,
+    patient_id: str = "",
+    authored: dt.datetime | None = None,
 ) -> Person:
-    """Enrol a patient (a new one unless given) and post a pathway test's data as FHIR."""
+    """Enrol a patient (a new one unless given) and post a pathway test's data as FHIR;
+    ``authored`` dates its answers (else the test's own 'now')."""
     pathway, test = pathway_test(pathway_id, test_name)
     fnr = ""
     if not patient_id:
@@ -64,6 +71,9 @@ def post_situation(
     )
     assert answer.status_code in (200, 201), answer.text
     situation = bundle(pathway, test, patient_id)
+    for entry in situation["entry"]:
+        if authored is not None and entry["resource"]["resourceType"] == "QuestionnaireResponse":
+            entry["resource"]["authored"] = authored.isoformat()
     answer = client.post("/fhir", json=situation, headers=bearer("patient", patient_id))
     assert answer.status_code == 200, answer.text
     return Person(name, patient_id, pathway_id, test.expect.label, fnr)
@@ -73,6 +83,19 @@ def open_items(client: httpx.Client) -> dict[tuple[str, str], dict[str, Any]]:
     answer = client.get("/api/worklist", params={"limit": 200}, headers=bearer("clinician"))
     assert answer.status_code == 200, answer.text
     return {(i["patient"]["id"], i["pathway"]): i for i in answer.json()["items"]}
+
+
+def wait_for_newest(client: httpx.Client, person: Person, held: str) -> dict[str, Any]:
+    """The person's open item, once it holds ``held`` and its newest data is at the level
+    the person's last posted situation expects."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        item = open_items(client).get((person.patient_id, person.pathway))
+        newest = (item or {}).get("newest") or {}
+        if item is not None and item["level"] == held and newest.get("level") == person.level:
+            return item
+        assert time.monotonic() < deadline, f"not judged after {WAIT:.0f} s: {item}"
+        time.sleep(0.3)
 
 
 def wait_for(client: httpx.Client, people: list[Person]) -> dict[tuple[str, str], dict[str, Any]]:

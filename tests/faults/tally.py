@@ -133,9 +133,11 @@ def expected_level(
     if own is not None and own.rtype == "QuestionnaireResponse":
         responses = [r for r in responses if r[1] == own.identifier]
     answers = dict(flatten_response(max(responses, key=lambda r: r[0])[2])) if responses else {}
+    # An upload is judged on its own value when another reading shares its time.
+    ordered = sorted(data, key=lambda item: own is not None and item.identifier == own.identifier)
     measurements = [
         m
-        for item in data
+        for item in ordered
         if item.rtype == "Observation"
         for m in _measurements(item)
         if pathway.route_of(m) is not None and m.time <= as_of

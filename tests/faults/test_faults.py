@@ -1,7 +1,8 @@
 """Faults against the real services: each test breaks something while patients post, lets
 the service recover, and ends with the exact count (tests/faults/tally.py): every accepted
-resource triaged exactly once, one open worklist item per patient and pathway at the level
-of its newest data, every outbox row done, nothing stored twice."""
+resource judged exactly once per pathway, as of its own time, at the level the pure engine
+gives; one open worklist item per patient and pathway holding the worst of its results;
+every outbox row done, nothing stored twice."""
 
 from __future__ import annotations
 
@@ -300,6 +301,81 @@ def test_a_pathway_published_while_triage_runs(running: Stack) -> None:
         assert result.level == evaluate(pathway, answers=answers).level.label, record
         used.add(result.version)
     assert used == {version - 1, version}, f"results by versions {used}"
+
+
+def test_a_worker_killed_while_it_rejudges_a_new_version_loses_and_doubles_nothing(
+    running: Stack,
+) -> None:
+    """API.md: a new pathway version re-judges what is open. The re-judging is outbox work
+    like any upload: a worker SIGKILLed in the middle of it loses nothing, and the new one
+    judges each patient once with that version (UNIQUE task key), raising what rises."""
+    started = time.monotonic()
+    patients = patients_of(running, 16, ("epilepsy",))
+    ledger = Ledger()
+    burst = Burst(running, list(patients.values()), ledger)
+    burst.round()
+    tally.wait_quiet(list(patients))
+    running.freeze("worker-a")
+    running.freeze("worker-b")
+    running.start_worker("victim", {"TRIAGE_TEST_PAUSE_SECONDS": "1"})
+    victim_log = running.logs["victim"]
+    text, version = _next_epilepsy(running)
+    # Stricter still: red from 1 seizure (its own test of one seizure expects red).
+    text = text.replace("seizures_red: {value: 2,", "seizures_red: {value: 1,", 1)
+    one = "expect: yellow\n    expect_rules: [some-seizures]"
+    assert one in text
+    text = text.replace(one, "expect: red\n    expect_rules: [many-seizures]", 1)
+    with httpx.Client(timeout=30) as client:
+        answer = send(
+            client,
+            "PUT",
+            f"{running.api_url}/api/pathways/epilepsy",
+            content=text.encode(),
+            headers={**staff_headers("author"), "Content-Type": "application/yaml"},
+        )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["rejudging"] >= len(patients), answer.json()
+    wait_until(
+        lambda: re.findall(rb"test pause before committing outbox (\d+)", victim_log.read_bytes()),
+        30,
+        "the victim to start re-judging",
+    )
+    running.kill("victim")
+    running.kill("worker-a")
+    running.thaw("worker-b")
+    running.start_worker("worker-a")
+    result = settle_and_count(
+        "worker SIGKILLed while re-judging", patients, ledger, {"epilepsy"}, started
+    )
+    with session_scope() as session:
+        rejudged = session.exec(
+            select(TriageResult.patient_id).where(
+                TriageResult.kind == "rejudge",
+                TriageResult.version == version,
+                TriageResult.patient_id.in_(list(patients)),  # type: ignore[attr-defined]
+            )
+        ).all()
+        items = session.exec(
+            select(WorklistItem).where(
+                WorklistItem.patient_id.in_(list(patients)),  # type: ignore[attr-defined]
+                WorklistItem.open_key != None,  # noqa: E711
+            )
+        ).all()
+    assert sorted(rejudged) == sorted(patients), f"one re-judgement each: {result}"
+    # Red from 1 seizure now: whoever reported seizures last is red, without new data.
+    newest = {p: max(burst_answers(ledger, p)) for p in patients}
+    raised = [item for item in items if newest[item.patient_id][1] >= 1]
+    assert raised, "the burst sent no seizures at all"
+    for item in raised:
+        assert item.level == "red", (item.patient_id, item.level, newest[item.patient_id])
+
+
+def burst_answers(ledger: Ledger, patient_id: str) -> list[tuple[str, int]]:
+    """(authored, seizures) of what the patient sent."""
+    return [
+        (a.body["authored"], int(a.body["item"][0]["answer"][0]["valueInteger"]))
+        for a in ledger.of(patient_id)
+    ]
 
 
 def test_the_clock_of_the_data_far_in_the_past_or_the_future(running: Stack) -> None:

@@ -79,3 +79,50 @@ def test_each_chart_carries_its_thresholds_and_the_weight_change_its_limits(
     assert "Change over the last 3 days: +2.3 kg (yellow from 1.0, red from 2.0)" in re.sub(
         r"<[^>]+>", "", english.text
     )
+
+
+def test_a_reading_coded_several_ways_is_charted_by_any_of_its_codings(
+    anonymous: TestClient,
+) -> None:
+    """A scale that sends SNOMED CT first and LOINC second: the chart finds it by the
+    LOINC coding the pathway reads (stored in ``alt``), as triage does."""
+    patient_id = _heart_failure_patient({})
+    now = dt.datetime.now(dt.UTC)
+    with session_scope() as session:
+        observation_id = new_id("obs")
+        session.add(
+            Resource(
+                id=observation_id,
+                resource_type="Observation",
+                patient_id=patient_id,
+                body={"resourceType": "Observation"},
+                data_time=now,
+            )
+        )
+        session.flush()
+        session.add(
+            Reading(
+                resource_id=observation_id,
+                patient_id=patient_id,
+                code="http://snomed.info/sct|27113001",
+                value=190.0,
+                unit="[lb_av]",
+                time=now - dt.timedelta(minutes=30),
+                alt={"codes": [WEIGHT], "panels": []},
+            )
+        )
+        # A unit that cannot be weight is never drawn as if it were kilograms.
+        session.add(
+            Reading(
+                resource_id=observation_id,
+                patient_id=patient_id,
+                code=WEIGHT,
+                value=999.0,
+                unit="mmol/L",
+                time=now - dt.timedelta(minutes=20),
+            )
+        )
+    signed_in(anonymous)
+    charts = _charts(anonymous.get(f"/app/patients/{patient_id}").text)
+    values = [p["v"] for p in charts["weight"]["points"]]
+    assert values == [82.0, 82.9, 83.6, 86.183, 84.3], values  # 190 lb in kg; no 999

@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,6 +23,7 @@ from store.models import (
     Patient,
     Reading,
     Resource,
+    TriageResult,
     WorklistEvent,
     WorklistItem,
     new_id,
@@ -378,3 +381,275 @@ def test_pages_carry_security_headers_and_no_inline_script(anonymous: TestClient
         scripts = re.findall(r"<script([^>]*)>(.*?)</script>", response.text, re.S)
         assert all("src=" in attrs or "application/json" in attrs for attrs, _ in scripts)
     assert anonymous.get("/app/static/app.css").status_code == 200
+
+
+OSLO_CLOCK = ZoneInfo("Europe/Oslo")
+
+
+def _short(when: dt.datetime) -> str:
+    """A data time as the page shows it: "28.11 08:05" this year, with the year otherwise."""
+    here = when.astimezone(OSLO_CLOCK)
+    this_year = here.year == dt.datetime.now(OSLO_CLOCK).year
+    return here.strftime("%d.%m %H:%M" if this_year else "%d.%m.%Y %H:%M")
+
+
+def _text(html: str) -> str:
+    """What a person reads: tags out, spaces collapsed."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
+
+
+def _row(html: str, item: str) -> str:
+    start = html.index(f'data-item="{item}"')
+    end = html.find("<tr ", start)
+    return html[start : end if end != -1 else len(html)]
+
+
+def _held(item: str, reasons: list[dict[str, Any]], newest: dict[str, Any] | None) -> None:
+    with session_scope() as session:
+        row = session.get(WorklistItem, item)
+        assert row is not None
+        row.reasons, row.newest = reasons, newest
+        session.add(row)
+
+
+def test_a_held_red_row_shows_the_newest_green_beside_it_with_data_times(
+    anonymous: TestClient,
+) -> None:
+    pathway = unique("held")
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    monday, today = now - dt.timedelta(days=2, hours=3), now - dt.timedelta(minutes=7)
+    held = add_item(add_patient("Helge Holdt"), pathway, "red", now + dt.timedelta(hours=1))
+    same = add_item(add_patient("Sara Samme"), pathway, "yellow", now + dt.timedelta(days=1))
+    undecided = {
+        "rule": "pulse-high",
+        "level": "yellow",
+        "lacking": ["pulse"],
+        "text": "Ikke avgjort: pulse-high mangler pulse",
+    }
+    _held(
+        held,
+        [
+            {"rule": "r1", "level": "red", "text": "5 anfall siden sist", "at": monday.isoformat()},
+            {
+                "rule": None,
+                "level": "red",
+                "kind": "withdrawn",
+                "key": "withdrawn:qr-1:1",
+                "text": "Trukket tilbake som feilregistrert: QuestionnaireResponse/qr-1",
+                "at": monday.isoformat(),
+            },
+        ],
+        {"level": "green", "at": today.isoformat(), "reasons": [], "undecided": [undecided]},
+    )
+    _held(
+        same,
+        [{"rule": "r1", "level": "yellow", "text": "grunn yellow", "at": today.isoformat()}],
+        {"level": "yellow", "at": today.isoformat(), "reasons": [], "undecided": []},
+    )
+    signed_in(anonymous, [pathway])
+    html = anonymous.get("/app", params={"pathway": pathway}).text
+    row = _row(html, held)
+    text = _text(row)
+    # The held level first, the newest beside it: each in a word and a shape.
+    assert "■ Rød" in text and f"nyeste: ● grønn {_short(today)}" in text, text
+    assert f'<time datetime="{today.isoformat()}">' in row
+    # Each reason keeps the time of its data; withdrawn data reads as a note, no alarm.
+    assert f"5 anfall siden sist – data fra {_short(monday)}" in text
+    withdrawn = re.search(r'<li class="reason-info">(.*?)</li>', row, re.S)
+    assert withdrawn is not None and "Trukket tilbake" in withdrawn.group(1)
+    assert "■" not in withdrawn.group(1) and "Til informasjon" in withdrawn.group(1)
+    # What the newest data could not decide, greyed.
+    assert re.search(r'class="undecided">.*Ikke avgjort: pulse-high mangler pulse', row)
+    assert "nyeste" not in _text(_row(html, same)), "the newest equals the held level"
+
+    english = _text(
+        _row(anonymous.get("/app", params={"pathway": pathway, "lang": "en"}).text, held)
+    )
+    assert "■ Red" in english and f"newest: ● green {_short(today)}" in english
+    polled = anonymous.get("/app/worklist.json", params={"pathway": pathway, "lang": "nb"})
+    assert f"nyeste: ● grønn {_short(today)}" in _text(_row(polled.json()["rows"], held))
+
+
+def _store_result(
+    patient_id: str,
+    level: str,
+    data_time: dt.datetime,
+    *,
+    kind: str = "upload",
+    version: int = 1,
+    reasons: Sequence[str] = (),
+    undecided: list[dict[str, Any]] | None = None,
+    made: dt.timedelta = dt.timedelta(seconds=2),
+) -> str:
+    result_id = new_id("tr")
+    with session_scope() as session:
+        session.add(
+            TriageResult(
+                id=result_id,
+                task_key=f"{result_id}:epilepsy",
+                patient_id=patient_id,
+                pathway_id="epilepsy",
+                version=version,
+                sha256="cd" * 32,
+                level=level,
+                kind=kind,
+                result={
+                    "level": level,
+                    "reasons": [{"rule": "r", "level": level, "text": t} for t in reasons],
+                    "undecided": undecided or [],
+                },
+                sources=[],
+                data_time=data_time,
+                created=data_time + made,
+                resource_id=new_id("qr") if kind == "upload" else None,
+                resource_version=1 if kind == "upload" else None,
+            )
+        )
+    return result_id
+
+
+def _history(html: str) -> str:
+    return html[html.index('id="h-history"') : html.index('id="h-answers"')]
+
+
+def test_identical_consecutive_results_show_once_with_a_count_and_undecided_rules(
+    anonymous: TestClient,
+) -> None:
+    patient_id = add_patient("Ida Identisk")
+    with session_scope() as session:
+        session.add(Enrolment(patient_id=patient_id, pathway_id="epilepsy", thresholds={}))
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=3)
+    undecided = {
+        "rule": "side-effects-severe",
+        "level": "red",
+        "lacking": ["side-effects"],
+        "text": "Ikke avgjort: side-effects-severe mangler side-effects",
+    }
+    for hours in range(4):  # four the same, oldest first
+        _store_result(
+            patient_id,
+            "yellow",
+            start + dt.timedelta(hours=hours),
+            reasons=["1 anfall siden sist"],
+            undecided=[undecided],
+        )
+    _store_result(patient_id, "red", start + dt.timedelta(days=1), reasons=["5 anfall"])
+    _store_result(
+        patient_id,
+        "red",
+        start + dt.timedelta(days=1),
+        kind="rejudge",
+        version=2,
+        reasons=["5 anfall"],
+        made=dt.timedelta(hours=2),  # judged again later, of the same data
+    )
+    signed_in(anonymous)
+    history = _history(anonymous.get(f"/app/patients/{patient_id}").text)
+    rows = re.findall(r"<tr class=\"result-[a-z]+\">(.*?)</tr>", history, re.S)
+    assert len(rows) == 3, [_text(r) for r in rows]
+    rejudged, red, repeated = (_text(r) for r in rows)
+    assert "Vurdert på nytt med versjon 2" in rejudged and "v2" in rejudged
+    assert "Vurdert på nytt" not in red and "vurdert" in red  # an upload: when it was judged
+    assert history.count("×4") == 1 and "×4" in rows[2]
+    assert history.count("1 anfall siden sist") == 1
+    first, last = (t.astimezone(OSLO_CLOCK) for t in (start, start + dt.timedelta(hours=3)))
+    assert f"{first:%d.%m.%Y %H:%M} – {last:%d.%m.%Y %H:%M}" in repeated  # the time span
+    assert re.search(
+        r'<li class="undecided">.*Ikke avgjort: side-effects-severe mangler side-effects', rows[2]
+    )
+    assert "4 like resultater på rad" in repeated  # the count in words for a screen reader
+
+
+def test_answers_show_the_option_text_the_patient_saw_not_its_code(
+    anonymous: TestClient,
+) -> None:
+    patient_id = _patient_with_answers_and_glucose()
+    version = unique("v")
+    loinc = "http://loinc.org"
+    options = [
+        {"valueCoding": {"system": loinc, "code": code, "display": display}}
+        for code, display in [
+            ("LA6568-5", "Ikke i det hele tatt"),
+            ("LA6570-1", "Nesten hver dag"),
+            ("LA6571-9", "Mer enn halvparten av dagene"),
+        ]
+    ]
+    questionnaire = {
+        "resourceType": "Questionnaire",
+        "url": EPILEPSY_FORM,
+        "version": version,
+        "status": "active",
+        "item": [
+            {
+                "linkId": "tired",
+                "text": "Hvor ofte har du vært trett?",
+                "type": "choice",
+                "answerOption": options,
+            },
+            {
+                "linkId": "when",
+                "text": "Når kom anfallene?",
+                "type": "choice",
+                "repeats": True,
+                "answerOption": options,
+            },
+            {"linkId": "new-seizure-type", "text": "Ny type anfall?", "type": "boolean"},
+        ],
+    }
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "questionnaire": f"{EPILEPSY_FORM}|{version}",
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "authored": dt.datetime.now(dt.UTC).isoformat(),
+        "item": [
+            {"linkId": "tired", "answer": [{"valueCoding": {"system": loinc, "code": "LA6570-1"}}]},
+            {
+                "linkId": "when",
+                "answer": [
+                    {"valueCoding": {"system": loinc, "code": "LA6568-5"}},
+                    {"valueCoding": {"system": loinc, "code": "LA6571-9"}},
+                ],
+            },
+            {"linkId": "new-seizure-type", "answer": [{"valueBoolean": False}]},
+        ],
+    }
+    with session_scope() as session:
+        # The form with this version, and a newer one without it that must not be used.
+        for body, received in [
+            (questionnaire, 1),
+            ({**questionnaire, "version": "x", "item": []}, 2),
+        ]:
+            session.add(
+                Resource(
+                    id=new_id("q"),
+                    resource_type="Questionnaire",
+                    canonical_url=EPILEPSY_FORM,
+                    body=body,
+                    received_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=received),
+                )
+            )
+        session.add(
+            Resource(
+                id=new_id("qr"),
+                resource_type="QuestionnaireResponse",
+                patient_id=patient_id,
+                canonical_url=EPILEPSY_FORM,
+                body=response,
+                data_time=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1),
+            )
+        )
+    signed_in(anonymous)
+    html = anonymous.get(f"/app/patients/{patient_id}").text
+    answers = html[html.index('id="h-answers"') : html.index('id="h-readings"')]
+    assert re.search(r"Hvor ofte har du vært trett\?</th><td>Nesten hver dag</td>", answers)
+    assert "LA6570-1" not in answers and "LA6568-5" not in answers
+    repeated = re.search(r"Når kom anfallene\?</th><td>(.*?)</td>", answers, re.S)
+    assert repeated is not None
+    assert re.findall(r"<li>(.*?)</li>", repeated.group(1)) == [
+        "Ikke i det hele tatt",
+        "Mer enn halvparten av dagene",
+    ]
+    assert re.search(r"Ny type anfall\?</th><td>Nei</td>", answers)
+    english = anonymous.get(f"/app/patients/{patient_id}", params={"lang": "en"}).text
+    assert re.search(r"Ny type anfall\?</th><td>No</td>", english)

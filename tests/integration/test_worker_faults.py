@@ -97,6 +97,20 @@ def test_a_failure_never_lowers_an_item_and_is_recorded_once(service: Service) -
     assert rows.counts(pid) == {"results": 1, "items": 1, "open": 1, "events": 2}
 
 
+def test_a_failure_lands_only_on_the_pathways_the_upload_would_have_been_judged_on(
+    service: Service,
+) -> None:
+    """An SpO2 reading is read by heart-failure and by COPD; a COPD patient's reading is
+    judged by COPD alone, so its "could not be triaged" lands there, never on the
+    heart-failure list of a patient who is not followed for heart failure."""
+    pid = rows.patient()
+    rows.enrol(pid, "copd")
+    _, box = rows.store(pid, rows.observation(pid, "59408-5", 93, "%", NOW))
+    assert len(jobs.record_failure(box, "internal", 6, "OverflowError")) == 1
+    (item,) = rows.items_of(pid)
+    assert (item.pathway_id, item.level, item.kind) == ("copd", "yellow", "failed")
+
+
 def _kill_hard(proc_pid: int) -> None:
     """SIGKILL a worker and its pool processes: no chance to finish, ack or roll back."""
     children = Path(f"/proc/{proc_pid}/task/{proc_pid}/children").read_text().split()

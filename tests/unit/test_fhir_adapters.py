@@ -780,3 +780,25 @@ def test_without_locations_the_raw_observation_locates_the_value() -> None:
 def test_a_snomed_first_reading_is_judged_by_any_coding() -> None:
     obs = _reading([(SNOMED, "999999"), (LOINC, "8867-4")], 500, "/min")
     assert _problems(obs) == [("error", "value", VALUE)]
+
+
+def test_a_value_given_twice_in_one_observation_is_refused_where_it_repeats() -> None:
+    """Safety attack: a BP panel with systolic 210 and again 120; one would hide the other."""
+    from fhir_adapters import repeated_values
+
+    component = {"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]}}
+    raw = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+        "effectiveDateTime": "2026-11-20T08:05:00+01:00",
+        "component": [
+            {**component, "valueQuantity": {"value": v, "unit": "mm[Hg]"}} for v in (210, 120)
+        ],
+    }
+    data = observation_measurements(parse_resource(raw, "Observation"))
+    (issue,) = repeated_values(data, raw)
+    assert issue.location == "Observation.component[1]"
+    assert "http://loinc.org|8480-6 is given twice" in issue.diagnostics
+    raw["component"][1]["code"] = {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]}
+    assert repeated_values(observation_measurements(parse_resource(raw, "Observation")), raw) == []

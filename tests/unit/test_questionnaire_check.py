@@ -223,3 +223,41 @@ def test_nested_items_and_conditional_required_items(questionnaire: Any) -> None
     assert problems(with_group, q) == [
         ("value", "QuestionnaireResponse.item[1].item[1].answer[0].valueInteger")
     ]
+
+
+def test_the_same_item_again_at_another_depth_is_refused() -> None:
+    """Safety attack: seizure-count 0 at the top and 5 nested under another item's answer."""
+    response = {
+        "item": [
+            {"linkId": "seizure-count", "answer": [{"valueInteger": 0}]},
+            {
+                "linkId": "side-effects",
+                "answer": [
+                    {
+                        "valueCoding": {"code": "none"},
+                        "item": [{"linkId": "seizure-count", "answer": [{"valueInteger": 5}]}],
+                    }
+                ],
+            },
+        ]
+    }
+    (issue,) = repeated_answers(response, None)
+    assert issue.location == "QuestionnaireResponse.item[1].answer[0].item[0]"
+    assert "seizure-count" in issue.diagnostics and "also at" in issue.diagnostics
+
+
+def test_items_inside_a_repeating_group_may_come_again_with_it() -> None:
+    group = {"linkId": "episode", "item": [{"linkId": "length", "answer": [{"valueInteger": 2}]}]}
+    response = {"item": [group, group]}
+    questionnaire = {
+        "item": [
+            {
+                "linkId": "episode",
+                "type": "group",
+                "repeats": True,
+                "item": [{"linkId": "length", "type": "integer"}],
+            }
+        ]
+    }
+    assert repeated_answers(response, questionnaire) == []
+    assert len(repeated_answers(response, None)) == 1  # without the Questionnaire: refused

@@ -97,6 +97,17 @@ def test_the_held_level_is_the_worst_result_since_the_item_opened(levels: list[L
     assert change.level == change.result_level == max(levels)
 
 
+def test_a_new_red_upload_reopens_an_acknowledged_red_and_drops_a_lower_override() -> None:
+    seen = OpenItem(RED, "acknowledged", None, RED)
+    assert on_result(seen, RED) == Change(RED, "open", False, "reopened", RED)
+    overridden = OpenItem(RED, "open", GREEN, RED)
+    assert on_result(overridden, RED) == Change(RED, "open", False, "raised", RED)
+    # The same red judged again with a new version is no news; a yellow upload neither.
+    assert on_result(seen, RED, new_data=False) == Change(RED, "acknowledged", True, "updated", RED)
+    assert on_result(overridden, YELLOW).keep_override
+    assert on_result(OpenItem(RED, "open", RED, RED), RED).keep_override  # agreed: kept
+
+
 def test_a_result_on_an_item_a_problem_opened_keeps_the_problems_level() -> None:
     overdue = OpenItem(YELLOW, "open", None, None)
     assert on_result(overdue, GREEN) == Change(YELLOW, "open", True, "updated", GREEN)
@@ -126,8 +137,10 @@ def test_reasons_are_kept_one_per_rule_at_their_worst_with_the_time_of_their_dat
     newer_red = {**red, "text": "SpO2 82 %", "at": "2026-11-20T10:00"}
     other = {"rule": "high-pulse", "level": "yellow", "text": "Puls 118", "at": "2026-11-20T09:00"}
     assert merge_reasons([red], [yellow]) == [red]  # the worst stays with its own time
-    assert merge_reasons([red], [newer_red, other]) == [newer_red, other]
+    assert merge_reasons([red], [newer_red, other]) == [red, other]  # first seen stays
+    assert merge_reasons([yellow], [red]) == [red]  # a worse one replaces it
     assert merge_reasons([], [other, red]) == [red, other]  # worst first
+    assert merge_reasons([], [newer_red, red]) == [red]  # the earlier data of one upload
 
 
 def test_the_newest_is_the_newest_data_not_the_last_to_arrive() -> None:
