@@ -4,7 +4,9 @@ kombu creates the message file and then writes it; a consumer listing the folder
 between takes the empty file, fails to decode it and the Celery worker stops with
 "Unrecoverable error: JSONDecodeError" (seen under load in the embedded default). Here a
 message is written under a name no consumer reads (``.part``) and renamed into the queue,
-which is atomic on one filesystem: a consumer sees the whole message or nothing.
+which is atomic on one filesystem: a consumer sees the whole message or nothing. The
+exchange's table of bindings had the same flaw when first created, and is made whole the
+same way.
 """
 
 from __future__ import annotations
@@ -34,6 +36,27 @@ class Channel(filesystem.Channel):
             os.replace(partial, final)
         except OSError as exc:
             raise ChannelError(f"Cannot add file {final!r} to directory") from exc
+
+    def _queue_bind(self, exchange: str, routing_key: str, pattern: str, queue: str) -> None:
+        """Bind ``queue``; the exchange's table file is created whole before any binding.
+
+        kombu creates the table file (truncating it) and only then takes its lock and
+        writes it: another process binding or publishing at that moment read an empty or
+        half-written table and failed with JSONDecodeError (seen when the API and a worker
+        start together). Linking a finished ``[]`` into place is atomic: the file appears
+        whole or not at all, and kombu's locked read-modify-write takes it from there."""
+        table = self._exchange_file(exchange)  # type: ignore[no-untyped-call]
+        self.control_folder.mkdir(exist_ok=True)
+        if not table.exists():
+            empty = table.with_name(f"{table.name}.{uuid.uuid4().hex}.part")
+            empty.write_bytes(b"[]")
+            try:
+                os.link(empty, table)
+            except FileExistsError:  # another process made it first: theirs is whole too
+                pass
+            finally:
+                empty.unlink(missing_ok=True)
+        super()._queue_bind(exchange, routing_key, pattern, queue)  # type: ignore[no-untyped-call]
 
 
 class Transport(filesystem.Transport):

@@ -505,6 +505,8 @@ def _record_failure(
 
 
 def _failure_pathways(session: Session, outbox: Outbox, pathways: dict[str, Pathway]) -> list[str]:
+    if outbox.kind == "rejudge" and outbox.pathway_id:
+        return [outbox.pathway_id]  # the patient's data could not be judged with the new version
     try:
         with session.begin_nested():  # a savepoint: a failure here must not spoil the rest
             query = select(Resource).where(Resource.id.in_(outbox.resource_ids))  # type: ignore[attr-defined]

@@ -111,6 +111,23 @@ def test_a_failure_lands_only_on_the_pathways_the_upload_would_have_been_judged_
     assert (item.pathway_id, item.level, item.kind) == ("copd", "yellow", "failed")
 
 
+def test_a_rejudgement_that_fails_lands_on_its_own_pathway_only(service: Service) -> None:
+    pid = rows.patient()
+    rows.enrol(pid, "copd")
+    rows.enrol(pid, "epilepsy")
+    with session_scope() as session:
+        box = Outbox(
+            patient_id=pid, resource_ids=[], kind="rejudge", pathway_id="epilepsy", version=9
+        )
+        session.add(box)
+        session.flush()
+        assert box.id is not None
+        box_id = box.id
+    assert len(jobs.record_failure(box_id, "internal", 6, "RuntimeError")) == 1
+    (item,) = rows.items_of(pid)
+    assert (item.pathway_id, item.level, item.kind) == ("epilepsy", "yellow", "failed")
+
+
 def _kill_hard(proc_pid: int) -> None:
     """SIGKILL a worker and its pool processes: no chance to finish, ack or roll back."""
     children = Path(f"/proc/{proc_pid}/task/{proc_pid}/children").read_text().split()
