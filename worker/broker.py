@@ -37,25 +37,48 @@ class Channel(filesystem.Channel):
         except OSError as exc:
             raise ChannelError(f"Cannot add file {final!r} to directory") from exc
 
-    def _queue_bind(self, exchange: str, routing_key: str, pattern: str, queue: str) -> None:
-        """Bind ``queue``; the exchange's table file is created whole before any binding.
+    def queue_bind(
+        self,
+        queue: str,
+        exchange: str | None = None,
+        routing_key: str = "",
+        arguments: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        """Bind ``queue``: the binding is in the exchange's table file BEFORE this process
+        records it. kombu records it first (its state is shared by every connection of the
+        process), so a publisher in the same process could look the table up in between,
+        find no queue there and route its message nowhere."""
+        exchange = exchange or "amq.direct"
+        if not self.state.has_binding(queue, exchange, routing_key):
+            kind = self.typeof(exchange)  # type: ignore[no-untyped-call]
+            meta = kind.prepare_bind(queue, exchange, routing_key, arguments)
+            self._queue_bind(exchange, *meta)
+        super().queue_bind(queue, exchange, routing_key, arguments, **kwargs)  # type: ignore[no-untyped-call]
 
-        kombu creates the table file (truncating it) and only then takes its lock and
-        writes it: another process binding or publishing at that moment read an empty or
-        half-written table and failed with JSONDecodeError (seen when the API and a worker
-        start together). Linking a finished ``[]`` into place is atomic: the file appears
-        whole or not at all, and kombu's locked read-modify-write takes it from there."""
+    def _queue_bind(self, exchange: str, routing_key: str, pattern: str, queue: str) -> None:
+        """Bind ``queue``; an exchange's table file appears whole, with this binding in it.
+
+        kombu created the table file (empty) and only then locked and wrote it: a process
+        binding or publishing at that moment read nothing and failed with JSONDecodeError
+        (seen when the API and a worker started together). Here the first binding writes
+        the whole table aside and links it into place, which is atomic: the file appears
+        with its binding or not at all (an empty table in between would route a message
+        nowhere). When another process made it first, kombu's locked read-modify-write of
+        the existing file adds this binding."""
         table = self._exchange_file(exchange)  # type: ignore[no-untyped-call]
         self.control_folder.mkdir(exist_ok=True)
         if not table.exists():
-            empty = table.with_name(f"{table.name}.{uuid.uuid4().hex}.part")
-            empty.write_bytes(b"[]")
+            whole = table.with_name(f"{table.name}.{uuid.uuid4().hex}.part")
+            binding = filesystem.exchange_queue_t(routing_key or "", pattern or "", queue or "")
+            whole.write_bytes(dumps([binding]).encode())  # type: ignore[no-untyped-call]
             try:
-                os.link(empty, table)
-            except FileExistsError:  # another process made it first: theirs is whole too
+                os.link(whole, table)
+                return
+            except FileExistsError:  # another process made it first; add ours to theirs
                 pass
             finally:
-                empty.unlink(missing_ok=True)
+                whole.unlink(missing_ok=True)
         super()._queue_bind(exchange, routing_key, pattern, queue)  # type: ignore[no-untyped-call]
 
 

@@ -208,7 +208,12 @@ def _judge_uploads(
     moments: list[Moment] = []
     notes: list[dict[str, Any]] = []
     withdrawn: list[Resource] = []
+    done = _judged_versions(session, pathway.id, [r.id for r in work.resources])
     for resource in work.resources:
+        if (resource.id, resource.version_id) in done:
+            # A correction arrived before the first upload's job ran: that job judged the
+            # corrected version already (it reads the current one); once is enough.
+            continue
         if resource.withdrawn and resource.version_id > 1:
             withdrawn.append(resource)
             notes.append(_change_note(session, "withdrawn", pathway, resource))
@@ -311,6 +316,20 @@ def _store_results(
         )
     session.execute(TriageResult.__table__.insert(), rows)  # type: ignore[attr-defined]
     return judged
+
+
+def _judged_versions(
+    session: Session, pathway_id: str, resource_ids: list[str]
+) -> set[tuple[str, int]]:
+    """(upload, version) this pathway has judged already, of these uploads."""
+    found = session.exec(
+        select(TriageResult.resource_id, TriageResult.resource_version).where(
+            col(TriageResult.resource_id).in_(resource_ids),
+            TriageResult.pathway_id == pathway_id,
+            TriageResult.kind == "upload",
+        )
+    ).all()
+    return {(str(rid), int(version or 0)) for rid, version in found}
 
 
 def _prior_level(session: Session, resource_id: str, pathway_id: str) -> str | None:

@@ -239,6 +239,18 @@ def _next_epilepsy(stack: Stack) -> tuple[str, int]:
     return text.replace(old_red, "seizures_red: {value: 2,", 1), version
 
 
+def _publish_epilepsy(stack: Stack, text: str) -> httpx.Response:
+    """PUT a new version of the epilepsy pathway as an author."""
+    with httpx.Client(timeout=30) as client:
+        return send(
+            client,
+            "PUT",
+            f"{stack.api_url}/api/pathways/epilepsy",
+            content=text.encode(),
+            headers={**staff_headers("author"), "Content-Type": "application/yaml"},
+        )
+
+
 def test_a_pathway_published_while_triage_runs(running: Stack) -> None:
     started = time.monotonic()
     patients = patients_of(running, 20, ("epilepsy",))
@@ -250,14 +262,7 @@ def test_a_pathway_published_while_triage_runs(running: Stack) -> None:
 
     def publish() -> None:
         time.sleep(0.5)
-        with httpx.Client(timeout=30) as client:
-            answer = send(
-                client,
-                "PUT",
-                f"{running.api_url}/api/pathways/epilepsy",
-                content=text.encode(),
-                headers={**staff_headers("author"), "Content-Type": "application/yaml"},
-            )
+        answer = _publish_epilepsy(running, text)
         assert answer.status_code == 201, answer.text
         time.sleep(0.5)
 
@@ -325,14 +330,7 @@ def test_a_worker_killed_while_it_rejudges_a_new_version_loses_and_doubles_nothi
     one = "expect: yellow\n    expect_rules: [some-seizures]"
     assert one in text
     text = text.replace(one, "expect: red\n    expect_rules: [many-seizures]", 1)
-    with httpx.Client(timeout=30) as client:
-        answer = send(
-            client,
-            "PUT",
-            f"{running.api_url}/api/pathways/epilepsy",
-            content=text.encode(),
-            headers={**staff_headers("author"), "Content-Type": "application/yaml"},
-        )
+    answer = _publish_epilepsy(running, text)
     assert answer.status_code == 201, answer.text
     assert answer.json()["rejudging"] >= len(patients), answer.json()
     wait_until(

@@ -7,13 +7,9 @@ SQLite file and filesystem broker, and again on PostgreSQL + Redis: the same cod
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,8 +17,8 @@ import httpx
 import pytest
 
 from tests.conftest import REDIS_TEST_URL, _postgres_schema, _redis_flushed
+from tests.triage_run import Run
 
-TRIAGE = Path(sys.executable).parent / "triage"
 pytestmark = pytest.mark.slow
 
 
@@ -56,53 +52,6 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
-
-
-class Run:
-    """``triage run`` as a subprocess, its output collected line by line."""
-
-    def __init__(self, env: dict[str, str], tmp: Path) -> None:
-        self.lines: list[str] = []
-        self.logs = tmp / "log"
-        self.proc = subprocess.Popen(
-            [str(TRIAGE), "run", "--logs", str(tmp / "log")],
-            cwd=tmp,
-            env={**os.environ, **env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def close(self) -> None:
-        self.reader.join(timeout=10)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
-
-    def wait_for(self, prefix: str, seconds: float) -> str:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            for line in self.lines:
-                if line.startswith(prefix):
-                    return line
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.5)
-        pytest.fail(f"no line {prefix!r}; output:\n" + "\n".join(self.lines[-40:]) + self.tails())
-
-    def tails(self) -> str:
-        """The end of each child's log, so a failure in CI says what happened."""
-        out = []
-        for log in sorted(self.logs.glob("*.log")):
-            lines = log.read_text(errors="replace").splitlines()[-25:]
-            out.append(f"\n--- {log.name}:\n" + "\n".join(lines))
-        return "".join(out)
 
 
 @pytest.fixture(params=["embedded", "postgres+redis"])

@@ -16,7 +16,7 @@ import pytest
 from sqlmodel import select
 
 from store.db import session_scope
-from store.models import Enrolment, Resource, TriageResult, WorklistItem
+from store.models import Enrolment, Outbox, Resource, TriageResult, WorklistItem
 from store.pathways import version_row
 from tests.conftest import Service
 from tests.integration import worker_rows as rows
@@ -285,3 +285,42 @@ def test_a_real_worker_triages_what_is_dispatched(worker: Service, tmp_path: Pat
     dispatch([marker])  # the queue is worked in order: once this is done, so is the repeat
     rows.wait_for(lambda: rows.outbox_row(marker).done_at, timeout=30, what="the second row")
     assert rows.counts(pid) == {"results": 2, "items": 1, "open": 1, "events": 2}
+
+
+def test_a_correction_sent_before_the_first_job_ran_is_judged_once(service: Service) -> None:
+    """An app posts a reading and corrects it at once: the first job already reads the
+    corrected version, so the correction's own job adds no second result for it."""
+    from sqlmodel import Session
+
+    from store.db import get_engine
+    from store.ingest_correct import correct
+    from store.ingest_prepare import Caller
+
+    pid = rows.patient()
+    rows.enrol(pid, "heart-failure")
+    first = weight(pid, 80.0, NOW - dt.timedelta(hours=1))
+    first["identifier"] = [{"system": "urn:test:worker", "value": f"w-{pid}"}]
+    (rid,), box = rows.store(pid, first)
+    with session_scope() as session:
+        row = session.get(Resource, rid)
+        assert row is not None
+        row.dedup_key = f"identifier=urn:test:worker|w-{pid}"
+        session.add(row)
+    corrected = {**first, "valueQuantity": {**first["valueQuantity"], "value": 81.5}}  # type: ignore[dict-item]
+    with Session(get_engine(), expire_on_commit=False) as session:
+        done = correct(session, corrected, "Observation", Caller(patient_id=pid), resource_id=rid)
+    assert done.version == 2
+    assert jobs.triage_outbox(box) == "done"  # takes the correction's row along
+    with session_scope() as session:
+        resource = session.get(Resource, rid)
+        assert resource is not None and resource.outbox_id is not None
+        second = session.get(Outbox, resource.outbox_id)
+        assert second is not None and second.done_at is not None
+        # As if another job had held the correction's row (SKIP LOCKED) and ran it after.
+        second.done_at = None
+        session.add(second)
+        second_id = resource.outbox_id
+    assert jobs.triage_outbox(second_id) == "done"
+    with session_scope() as session:
+        results = session.exec(select(TriageResult).where(TriageResult.patient_id == pid)).all()
+    assert [(r.resource_id, r.resource_version) for r in results] == [(rid, 2)]

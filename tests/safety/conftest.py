@@ -29,11 +29,9 @@ import copy
 import datetime as dt
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -46,8 +44,8 @@ import pytest
 
 from tests.conftest import _postgres_schema
 from tests.integration.fhir_helpers import fnr_patient, new_fnr
+from tests.triage_run import TRIAGE, Run
 
-TRIAGE = Path(sys.executable).parent / "triage"
 BACKENDS = [
     name.strip()
     for name in os.environ.get("SAFETY_BACKENDS", "embedded,postgres+redis").split(",")
@@ -146,63 +144,6 @@ def _flushed_redis() -> None:
             f"Redis is required at {REDIS_URL} ({exc.__class__.__name__}); start it with "
             'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no'
         )
-
-
-class Run:
-    """``triage run`` as a subprocess; its output collected line by line."""
-
-    def __init__(self, env: dict[str, str], folder: Path) -> None:
-        self.lines: list[str] = []
-        self.logs = folder / "log"
-        self.proc = subprocess.Popen(
-            [str(TRIAGE), "run", "--logs", str(self.logs)],
-            cwd=folder,
-            env={**os.environ, **env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def wait_for(self, prefix: str, seconds: float) -> str:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            for line in list(self.lines):
-                if line.startswith(prefix):
-                    return line
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.2)
-        raise RuntimeError(
-            f"triage run printed no line {prefix!r}; its output:\n"
-            + "\n".join(self.lines[-40:])
-            + self.tails()
-        )
-
-    def tails(self) -> str:
-        out = []
-        for log in sorted(self.logs.glob("*.log")):
-            lines = log.read_text(errors="replace").splitlines()[-20:]
-            out.append(f"\n--- {log.name}:\n" + "\n".join(lines))
-        return "".join(out)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=90)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.reader.join(timeout=10)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ were written, and the Celery worker stopped on the empty file (JSONDecodeError).
 from __future__ import annotations
 
 import importlib
+import json
 import threading
 import uuid
 from pathlib import Path
@@ -152,28 +153,32 @@ def test_an_exchange_table_is_never_read_half_made(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("transport", "empty"),
-    [("worker.broker:Transport", False), ("filesystem", True)],
+    ("transport", "first_seen"),
+    [("worker.broker:Transport", "absent"), ("filesystem", "empty")],
     ids=["ours", "kombu's"],
 )
 def test_a_new_exchange_table_is_whole_before_anyone_can_open_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, transport: str, empty: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, transport: str, first_seen: str
 ) -> None:
     """The moment the first binding's table is made into bytes: kombu's file already
-    exists, empty, for any reader to fail on; ours exists only whole."""
-    module = importlib.import_module("kombu.transport.filesystem")
-    real = module.dumps
+    exists, empty, for any reader to fail on (or to route a message nowhere); ours does
+    not exist yet, and appears holding its binding."""
     exchange = _name()
-    sizes: list[int] = []
+    table = tmp_path / "control" / f"{exchange}.exchange"
+    seen: list[str] = []
+    for module in ("kombu.transport.filesystem", "worker.broker"):
+        real = importlib.import_module(module).dumps
 
-    def dumps(payload: Any) -> Any:
-        table = tmp_path / "control" / f"{exchange}.exchange"
-        sizes.append(table.stat().st_size if table.exists() else -1)
-        return real(payload)
+        def dumps(payload: Any, real: Any = real) -> Any:
+            if not seen:
+                seen.append("absent" if not table.exists() else table.read_text() or "empty")
+            return real(payload)
 
-    monkeypatch.setattr(module, "dumps", dumps)
+        monkeypatch.setattr(f"{module}.dumps", dumps)
     settings = Settings(environment="development", redis_url=None, broker_dir=tmp_path)
-    options = {**broker_options(settings), "control_folder": str(tmp_path / "control")}
-    with Connection("filesystem://", transport=transport, transport_options=options) as conn:
+    with Connection(
+        "filesystem://", transport=transport, transport_options=broker_options(settings)
+    ) as conn:
         conn.default_channel._queue_bind(exchange, "key", "", "queue")
-    assert sizes and (sizes[0] == 0) is empty, sizes
+    assert seen == [first_seen]
+    assert json.loads(table.read_text()) == [["key", "", "queue"]]
