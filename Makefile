@@ -11,7 +11,7 @@ BROWSER_PKGS := chromium chromium-driver
 
 .DEFAULT_GOAL := help
 .PHONY: help setup assets browser run test test-safety test-faults test-abuse lint typecheck check-rules test-rules bench \
-	bench-ingest bench-web bench-soak clean
+	bench-ingest bench-burst bench-web bench-soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -87,6 +87,9 @@ bench-ingest: setup ## ingest speed on PostgreSQL + Redis + a worker (installs w
 		&& (apt-get install -y -q wrk >/dev/null 2>&1 || (apt-get update -q >/dev/null \
 		&& apt-get install -y -q wrk >/dev/null))) || echo "wrk not installed: Python client only"
 	$(BIN)/python bench/ingest.py
+
+bench-burst: setup ## the worker judging a 288-reading CGM Bundle, each as of its own time (PostgreSQL)
+	$(BIN)/python bench/burst.py
 
 bench-web: setup assets browser ## the worklist with 500 open items rendered in headless Chromium
 	$(BIN)/python bench/web.py

@@ -120,7 +120,18 @@ class ResourceVersion(SQLModel, table=True):
 class Reading(SQLModel, table=True):
     """One device value (a component of a panel is its own row), for windows over time."""
 
-    __table_args__ = (Index("ix_reading_patient_code_time", "patient_id", "code", "time"),)
+    __table_args__ = (
+        Index("ix_reading_patient_code_time", "patient_id", "code", "time"),
+        # The few values coded several ways, found by time whatever their first coding:
+        # without it, "or any coding" made the planner read all of a patient's readings.
+        Index(
+            "ix_reading_alt",
+            "patient_id",
+            "time",
+            postgresql_where=sa.text("alt IS NOT NULL"),
+            sqlite_where=sa.text("alt IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     resource_id: str = Field(foreign_key="resource.id", index=True)
@@ -132,7 +143,9 @@ class Reading(SQLModel, table=True):
     time: dt.datetime = _time(nullable=False)
     # The value's other codings, when the device sent several ({"codes": [...], "panels":
     # [...]}); NULL for the usual single coding, so routing by any coding costs nothing there.
-    alt: dict[str, Any] | None = _json(nullable=True)
+    alt: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
+    )  # SQL NULL, not JSON null: "alt IS NOT NULL" must find only these few (and its index)
 
 
 class Outbox(SQLModel, table=True):

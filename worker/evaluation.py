@@ -21,6 +21,7 @@ ingest refuses more) is judged at once, as of its stated time, and flagged yello
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ from triage import (
 )
 from triage.engine import FUTURE_TOLERANCE, REVIEW_MESSAGE
 from triage.model import ObservationInput
+from triage.units import UnitError, convert
+from triage.windows import Series
 from triage.worklist import due_time, no_reading_text, note_text
 
 _SLACK = dt.timedelta(days=2)  # a calendar month may be longer than its approximate 30 days
@@ -252,24 +255,39 @@ class PathwayData:
         self._times = [_when(r) for r in self.responses]
         self._answers: dict[str, dict[str, Any]] = {}
         self._rows = _measurements(session, pathway, patient_id, start, end)
-        self.prepared: Prepared = prepare(pathway, measurements=[m for _, m in self._rows])
-        keys: dict[tuple[str, dt.datetime], set[str]] = {}
-        for rid, m in self._rows:
-            route = pathway.route_of(m)
-            assert route is not None  # _measurements keeps only what the pathway routes
-            keys.setdefault((route.name, m.time), set()).add(rid)
+        self.prepared: Prepared = prepare(pathway, measurements=[m for _, m, _ in self._rows])
         # Uploads whose reading shares its time with another of the same kind.
+        keys: dict[tuple[str, dt.datetime], set[str]] = {}
+        for rid, m, name in self._rows:
+            keys.setdefault((name, m.time), set()).add(rid)
         self._tied = {rid for owners in keys.values() if len(owners) > 1 for rid in owners}
 
     def prepared_for(self, resource: Resource | None) -> Prepared:
         """The readings as ``resource`` is judged on them: when another reading of the same
-        kind has the very same time, this upload's own is the newest (stable sort: it goes
-        last), so an upload is always judged on its own value."""
+        kind has the very same time, this upload's own is the newest of that instant, so an
+        upload is always judged on its own value. Only the order within that instant
+        changes (window sums and counts span whole instants): the one series is copied with
+        its own value moved last, nothing is routed or converted again."""
         if resource is None or resource.id not in self._tied:
             return self.prepared
-        others = [m for rid, m in self._rows if rid != resource.id]
-        own = [m for rid, m in self._rows if rid == resource.id]
-        return prepare(self.pathway, measurements=[*others, *own])
+        series = dict(self.prepared.series)
+        for rid, m, _ in self._rows:
+            route = self.pathway.route_of(m)
+            if rid != resource.id or route is None or route.name not in series:
+                continue
+            old = series[route.name]
+            first = bisect.bisect_left(old.times, m.time)
+            last = bisect.bisect_right(old.times, m.time)
+            values = old.values[first:last]
+            try:
+                value = convert(m.value, m.unit, route.unit, analyte=route.analyte)
+            except UnitError:  # not in the series at all: prepare() gave it a reason
+                continue
+            if value in values:
+                values.remove(value)
+                values.append(value)
+            series[route.name] = Series(old.times, old.values[:first] + values + old.values[last:])
+        return dataclasses.replace(self.prepared, series=series)
 
     def response_at(self, as_of: dt.datetime) -> Resource | None:
         """The newest response at or before ``as_of`` (its time, then arrival, then id)."""
@@ -471,7 +489,7 @@ def _horizons(pathway: Pathway) -> dict[str, dt.timedelta]:
 
 def _measurements(
     session: Session, pathway: Pathway, patient_id: str, start: dt.datetime, end: dt.datetime
-) -> list[tuple[str, Measurement]]:
+) -> list[tuple[str, Measurement, str]]:
     """The patient's stored readings this pathway routes that an evaluation as of any time
     between ``start`` and ``end`` can see: per code, back from its newest reading at or
     before ``start`` as far as the pathway's longest window for it, up to ``end``."""
@@ -514,6 +532,7 @@ def _measurements(
         .order_by(col(Reading.time), col(Reading.id))
     )
     out = []
+    routed: dict[tuple[str, str | None], str | None] = {}  # a pathway routes few codes
     for code, panel, value, unit, time, alt, resource_id in rows:
         m = Measurement(
             code=code,
@@ -524,6 +543,13 @@ def _measurements(
             alt_codes=tuple((alt or {}).get("codes") or ()),
             alt_panels=tuple((alt or {}).get("panels") or ()),
         )
-        if pathway.route_of(m) is not None:
-            out.append((resource_id, m))
+        if alt is None and (code, panel) in routed:
+            name = routed[(code, panel)]
+        else:
+            route = pathway.route_of(m)
+            name = route.name if route is not None else None
+            if alt is None:
+                routed[(code, panel)] = name
+        if name is not None:
+            out.append((resource_id, m, name))
     return out

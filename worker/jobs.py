@@ -26,7 +26,9 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from sqlalchemy import update as sa_update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from store.db import session_scope
@@ -83,10 +85,14 @@ def triage_outbox(outbox_id: int, attempt: int = 0) -> str:
 
 
 def _load(session: Session, outbox_id: int) -> tuple[Outbox, list[Resource]]:
+    """The outbox row, locked, and the uploads it names (none when it is done already:
+    under load most rows of a batch were taken along by an earlier job of their patient)."""
     outbox = session.get(Outbox, outbox_id, with_for_update=True)
     if outbox is None:
         raise MissingData(f"outbox row {outbox_id} does not exist")
     adopt_request_id(outbox.request_id)
+    if outbox.done_at is not None:
+        return outbox, []
     wanted = list(dict.fromkeys(outbox.resource_ids))
     found = session.exec(select(Resource).where(Resource.id.in_(wanted))).all()  # type: ignore[attr-defined]
     by_id = {resource.id: resource for resource in found}
@@ -148,15 +154,13 @@ def _triage(session: Session, outbox_id: int, attempt: int, received: list[dt.da
         log.info("outbox %s re-judged: %s", outbox_id, rejudged)
         return "done"
     others, more = _claim_pending(session, outbox)
-    resources = resources + [r for r in more if r.id not in {x.id for x in resources}]
+    have = {r.id for r in resources}
+    resources = resources + [r for r in more if r.id not in have]
     owner = {rid: int(row.id or 0) for row in (outbox, *others) for rid in row.resource_ids}
     pathways = pathways_in_force(session)
     enrolments = active_enrolments(session, outbox.patient_id)
     routing = routes_of(session, resources, pathways)
-    for resource in resources:
-        if resource.resource_type in ("QuestionnaireResponse", "Observation"):
-            resource.routed = bool(routing.readers.get(resource.id))
-            session.add(resource)
+    _mark_routed(session, resources, routing)
     _unread_forms(session, outbox.patient_id, resources, routing, pathways, enrolments, now)
     for pathway_id, work in sorted(routing.per_pathway(set(enrolments)).items()):
         enrolment = enrolments.get(pathway_id)
@@ -177,6 +181,22 @@ def _triage(session: Session, outbox_id: int, attempt: int, received: list[dt.da
     _test_pause(outbox_id, "commit")
     log.info("outbox %s triaged with %d waiting (attempt %d)", outbox_id, len(others), attempt + 1)
     return "done"
+
+
+def _mark_routed(session: Session, resources: list[Resource], routing: Routing) -> None:
+    """``Resource.routed``: True when some pathway reads it, False when none does (shown as
+    unrouted). Two statements, not one per upload: a Bundle of 288 readings is one job."""
+    flags: dict[bool, list[str]] = {True: [], False: []}
+    for resource in resources:
+        if resource.resource_type in ("QuestionnaireResponse", "Observation"):
+            routed = bool(routing.readers.get(resource.id))
+            flags[routed].append(resource.id)
+            set_committed_value(resource, "routed", routed)  # the row, not a pending change
+    for routed, ids in flags.items():
+        if ids:
+            session.execute(
+                sa_update(Resource).where(col(Resource.id).in_(ids)).values(routed=routed)
+            )
 
 
 def active_enrolments(session: Session, patient_id: str) -> dict[str, Enrolment]:
@@ -208,7 +228,8 @@ def _judge_uploads(
     moments: list[Moment] = []
     notes: list[dict[str, Any]] = []
     withdrawn: list[Resource] = []
-    done = _judged_versions(session, pathway.id, [r.id for r in work.resources])
+    corrected = [r.id for r in work.resources if r.version_id > 1]
+    done = _judged_versions(session, pathway.id, corrected) if corrected else set()
     for resource in work.resources:
         if (resource.id, resource.version_id) in done:
             # A correction arrived before the first upload's job ran: that job judged the

@@ -306,3 +306,39 @@ def test_an_observation_that_is_no_reading_is_kept_for_a_person(service: Service
     assert after["Resource"] - before["Resource"] == 2
     assert after["Reading"] == before["Reading"]
     assert after["Outbox"] - before["Outbox"] == 2
+
+
+def test_a_reading_keeps_its_other_codings_and_a_single_coding_stores_none(
+    service: Service,
+) -> None:
+    """SNOMED CT first, LOINC second: stored under the LOINC code a pathway reads, the other
+    beside it; a reading coded once has no ``alt`` at all (SQL NULL, which the worker's
+    "any coding" lookup and its index rely on, not a JSON null)."""
+    import sqlalchemy as sa
+
+    with TestClient(create_app()) as client:
+        patient = register(client, fnr_patient(new_fnr()))
+        plain = client.post(
+            "/fhir/Observation", json=weight(f"Patient/{patient}", 1), headers=bearer("clinician")
+        )
+        assert plain.status_code == 201, plain.text
+        snomed_first = weight(f"Patient/{patient}", 2)
+        snomed_first["code"]["coding"].insert(
+            0, {"system": "http://snomed.info/sct", "code": "27113001"}
+        )
+        both = client.post("/fhir/Observation", json=snomed_first, headers=bearer("clinician"))
+        assert both.status_code == 201, both.text
+    with session_scope() as session:
+        rows = session.execute(
+            sa.text(
+                "SELECT resource_id, code, alt IS NULL FROM reading WHERE patient_id = :p "
+                "ORDER BY resource_id"
+            ),
+            {"p": patient},
+        ).all()
+        coded = session.exec(select(Reading).where(Reading.resource_id == both.json()["id"])).one()
+    assert {(r[0], r[1], r[2]) for r in rows} == {
+        (plain.json()["id"], "http://loinc.org|29463-7", True),
+        (both.json()["id"], "http://loinc.org|29463-7", False),
+    }
+    assert coded.alt == {"codes": ["http://snomed.info/sct|27113001"], "panels": []}

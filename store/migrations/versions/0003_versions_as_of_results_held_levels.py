@@ -65,6 +65,13 @@ def upgrade() -> None:
 
     with op.batch_alter_table("reading", schema=None) as batch_op:
         batch_op.add_column(sa.Column("alt", sa.JSON(), nullable=True))
+        batch_op.create_index(
+            "ix_reading_alt",
+            ["patient_id", "time"],
+            unique=False,
+            postgresql_where=sa.text("alt IS NOT NULL"),
+            sqlite_where=sa.text("alt IS NOT NULL"),
+        )
 
     with op.batch_alter_table("resource", schema=None) as batch_op:
         batch_op.add_column(
@@ -116,6 +123,7 @@ def downgrade() -> None:
         batch_op.drop_column("version_id")
 
     with op.batch_alter_table("reading", schema=None) as batch_op:
+        batch_op.drop_index("ix_reading_alt")
         batch_op.drop_column("alt")
 
     with op.batch_alter_table("outbox", schema=None) as batch_op:
