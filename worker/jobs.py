@@ -258,14 +258,17 @@ def _judge_uploads(
     if moments:
         data = PathwayData(session, pathway, patient_id, moments)
         judgements = [judge(data, moment, thresholds, now) for moment in moments]
+    # An upload's result belongs to its own outbox row; the re-judgement after data was
+    # withdrawn, to the row of the (first) withdrawal.
+    boxes = [owner[(j.resource or withdrawn[0]).id] for j in judgements]
     keys = [
-        f"{owner[j.resource.id]}:{j.resource.id}:{pathway.id}"
+        f"{box}:{j.resource.id}:{pathway.id}"
         if j.resource is not None
-        else f"{owner[withdrawn[0].id]}:withdrawn:{pathway.id}"
-        for j in judgements
+        else f"{box}:withdrawn:{pathway.id}"
+        for box, j in zip(boxes, judgements, strict=True)
     ]
     kinds = ["upload" if j.resource is not None else "withdrawn" for j in judgements]
-    judged = _store_results(session, pathway, patient_id, judgements, keys, kinds, now)
+    judged = _store_results(session, pathway, patient_id, judgements, keys, kinds, now, boxes=boxes)
     forms = any(
         r.resource_type == "QuestionnaireResponse" and not r.withdrawn for r in work.resources
     )
@@ -290,22 +293,25 @@ def _store_results(
     keys: list[str],
     kinds: list[str],
     now: dt.datetime,
+    boxes: list[int] | None = None,
 ) -> list[items.Judged]:
     """Insert one result row per judgement (one statement); the worklist's view of each.
+    ``boxes``: the outbox row of each (none for a re-judgement).
 
     A second run of the same rows stops here: ``task_key`` is UNIQUE."""
     if not judgements:
         return []
     rows = []
     judged = []
-    for judgement, key, kind in zip(judgements, keys, kinds, strict=True):
+    outbox_ids: list[int | None] = list(boxes) if boxes is not None else [None] * len(keys)
+    for judgement, key, kind, box in zip(judgements, keys, kinds, outbox_ids, strict=True):
         result_id = new_id("r")
         resource = judgement.resource
         rows.append(
             {
                 "id": result_id,
                 "task_key": key,
-                "outbox_id": int(key.split(":", 1)[0]) if key[0].isdigit() else None,
+                "outbox_id": box,
                 "patient_id": patient_id,
                 "pathway_id": pathway.id,
                 "version": pathway.version,

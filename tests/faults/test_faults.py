@@ -133,6 +133,31 @@ def test_redis_stopped_while_patients_post_then_started_again(running: Stack) ->
     settle_and_count("redis stopped, then started empty", patients, ledger, {"epilepsy"}, started)
 
 
+def kill_a_worker_midway(stack: Stack, work: Callable[[], Any]) -> list[bytes]:
+    """Make ``work`` (uploads, a publish) reach a worker that is SIGKILLed in the middle of
+    a job, then start a fresh one; returns the outbox ids the killed worker held.
+
+    Only a "victim" worker, which holds each job open 1 s before its commit, takes the
+    work, so it is surely killed in the middle of one. The frozen workers' sockets may
+    hold a message each already (Redis hands it over while they sleep): worker-a's dies
+    with it."""
+    stack.freeze("worker-a")
+    stack.freeze("worker-b")
+    stack.start_worker("victim", {"TRIAGE_TEST_PAUSE_SECONDS": "1"})
+    victim_log = stack.logs["victim"]
+    work()
+    held: list[bytes] = wait_until(
+        lambda: re.findall(rb"test pause before committing outbox (\d+)", victim_log.read_bytes()),
+        30,
+        "the victim to start a job",
+    )
+    stack.kill("victim")
+    stack.kill("worker-a")
+    stack.thaw("worker-b")
+    stack.start_worker("worker-a")
+    return held
+
+
 def test_worker_killed_mid_task_then_a_new_one_started(running: Stack) -> None:
     started = time.monotonic()
     patients = patients_of(running, PATIENTS, ("epilepsy",))
@@ -140,23 +165,7 @@ def test_worker_killed_mid_task_then_a_new_one_started(running: Stack) -> None:
     burst = Burst(running, list(patients.values()), ledger)
     burst.round()
     tally.wait_quiet(list(patients))
-    # Only a worker that holds each job open 1 s before its commit takes the next upload,
-    # so it is surely killed in the middle of one. The frozen workers' sockets may hold a
-    # message each already (Redis hands it over while they sleep): worker-a's dies with it.
-    running.freeze("worker-a")
-    running.freeze("worker-b")
-    running.start_worker("victim", {"TRIAGE_TEST_PAUSE_SECONDS": "1"})
-    victim_log = running.logs["victim"]
-    burst.round()  # one more follow-up each, and then these patients send nothing more
-    held = wait_until(
-        lambda: re.findall(rb"test pause before committing outbox (\d+)", victim_log.read_bytes()),
-        30,
-        "the victim to start a job",
-    )
-    running.kill("victim")
-    running.kill("worker-a")
-    running.thaw("worker-b")
-    running.start_worker("worker-a")
+    held = kill_a_worker_midway(running, burst.round)  # one more follow-up each, then none
     result = settle_and_count(
         "worker SIGKILLed mid-task, new one", patients, ledger, {"epilepsy"}, started
     )
@@ -320,28 +329,19 @@ def test_a_worker_killed_while_it_rejudges_a_new_version_loses_and_doubles_nothi
     burst = Burst(running, list(patients.values()), ledger)
     burst.round()
     tally.wait_quiet(list(patients))
-    running.freeze("worker-a")
-    running.freeze("worker-b")
-    running.start_worker("victim", {"TRIAGE_TEST_PAUSE_SECONDS": "1"})
-    victim_log = running.logs["victim"]
     text, version = _next_epilepsy(running)
     # Stricter still: red from 1 seizure (its own test of one seizure expects red).
     text = text.replace("seizures_red: {value: 2,", "seizures_red: {value: 1,", 1)
     one = "expect: yellow\n    expect_rules: [some-seizures]"
     assert one in text
     text = text.replace(one, "expect: red\n    expect_rules: [many-seizures]", 1)
-    answer = _publish_epilepsy(running, text)
-    assert answer.status_code == 201, answer.text
-    assert answer.json()["rejudging"] >= len(patients), answer.json()
-    wait_until(
-        lambda: re.findall(rb"test pause before committing outbox (\d+)", victim_log.read_bytes()),
-        30,
-        "the victim to start re-judging",
-    )
-    running.kill("victim")
-    running.kill("worker-a")
-    running.thaw("worker-b")
-    running.start_worker("worker-a")
+
+    def publish() -> None:
+        answer = _publish_epilepsy(running, text)
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["rejudging"] >= len(patients), answer.json()
+
+    kill_a_worker_midway(running, publish)
     result = settle_and_count(
         "worker SIGKILLed while re-judging", patients, ledger, {"epilepsy"}, started
     )
