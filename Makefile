@@ -55,6 +55,7 @@ test: setup assets browser ## run the whole test suite, lint and type checks inc
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 test-safety: setup ## the attack suite and a long run of the safety property test, both backends
@@ -72,6 +73,7 @@ lint: setup ## ruff lint and format check
 
 typecheck: setup ## mypy, strict, over triage/ fhir_adapters/ api/ store/ worker/ seeds/
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 check-rules: setup ## check every pathway file in rules/ and the contract
 	$(BIN)/triage rules check rules/*.yaml $(wildcard $(SHARED)/contract/pathways/*.yaml)

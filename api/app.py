@@ -11,8 +11,8 @@ from fastapi import FastAPI
 from api import errors, fhir, metrics, ops, pathways, patients, security, web, worklist
 from api.middleware import BodyLimit, RequestId
 from fhir_adapters import warm_up
+from runtime.settings import get_settings
 from store.db import DB_THREADS
-from store.settings import get_settings
 
 
 @asynccontextmanager

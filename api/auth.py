@@ -17,9 +17,9 @@ import jwt
 from fastapi import Depends, HTTPException, Request
 from sqlmodel import Session
 
+from runtime.settings import Settings, get_settings
 from store.db import get_session
 from store.models import AuditEvent
-from store.settings import Settings, get_settings
 
 Role = Literal["patient", "clinician", "author"]
 ROLES: tuple[str, ...] = ("patient", "clinician", "author")

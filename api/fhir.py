@@ -15,10 +15,10 @@ from api.fhir_read import router as read_router
 from api.patients import staff_patient
 from fhir_adapters import parse_json
 from store.db import get_engine
-from store.ingest import Caller, Entry, ingest
-from store.ingest_bundle import ingest_bundle
-from store.ingest_correct import CORRECTABLE, correct
-from store.ingest_prepare import INGESTED
+from usecases.ingest.bundle import ingest_bundle
+from usecases.ingest.correct import CORRECTABLE, correct
+from usecases.ingest.prepare import INGESTED
+from usecases.ingest.upload import Caller, Entry, ingest
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 

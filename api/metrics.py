@@ -35,7 +35,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from store.settings import Settings, get_settings
+from runtime.settings import Settings, get_settings
 
 router = APIRouter(tags=["operations"])
 
@@ -128,7 +128,7 @@ class DatabaseCollector(Collector):
 def _read_database() -> Snapshot:
     from store.db import session_scope
     from store.models import Outbox, WorklistItem
-    from worker.heartbeat import alive
+    from usecases.health import alive
 
     snap = Snapshot(taken=time.monotonic())
     now = dt.datetime.now(dt.UTC)

@@ -14,7 +14,7 @@ from typing import Any
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from store.logs import request_context
+from runtime.logs import request_context
 
 access_log = logging.getLogger("triage.access")
 

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from runtime.settings import Settings, get_settings
 from store.db import get_engine, session_scope
-from store.settings import Settings, get_settings
-from worker.heartbeat import alive
+from usecases.health import alive
 
 router = APIRouter(tags=["operations"])
 

@@ -11,10 +11,11 @@ from sqlmodel import col, select
 
 from api.auth import Author, DbSession, Staff, forbidden
 from api.schemas import iso, number
-from store.ingest import dispatch_after_commit
 from store.models import PathwayVersion
-from store.pathways import PublishRefused, compiled, latest_rows, publish, version_row
+from store.pathways import compiled, latest_rows, version_row
 from triage import Pathway
+from usecases.ingest.upload import dispatch_after_commit
+from usecases.publishing import PublishRefused, publish
 
 router = APIRouter(tags=["pathways"])
 
@@ -126,7 +127,7 @@ def put_pathway(
         session.commit()
     except PublishRefused as exc:
         session.rollback()
-        return _refused(exc.status, exc.problems)
+        return _refused(409 if exc.stale else 422, exc.problems)
     except IntegrityError:
         # Two authors published the same version number at the same moment: one wins.
         session.rollback()

@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.auth import decode_token
 from api.web.i18n import Words
 from api.web.pages import COOKIE, fragment, language
-from store.settings import Settings
+from runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -77,17 +77,19 @@ def main() -> None:
 def run(runs: int) -> list[float]:
     from sqlmodel import Session
 
-    import store.ingest
+    import usecases.ingest.upload
+    from runtime.settings import get_settings
     from store.db import get_engine, migrate, session_scope
-    from store.ingest import store_entries
-    from store.ingest_checks import Context
-    from store.ingest_prepare import Caller, prepare
     from store.models import Enrolment, Patient
-    from store.pathways import sync_rules_dir
-    from store.settings import get_settings
-    from worker import jobs
+    from usecases.ingest.checks import Context
+    from usecases.ingest.prepare import Caller, prepare
+    from usecases.ingest.upload import store_entries
+    from usecases.judging import job as jobs
+    from usecases.publishing import sync_rules_dir
 
-    store.ingest.dispatch_after_commit = lambda *_: None  # this process runs every job itself
+    usecases.ingest.upload.dispatch_after_commit = lambda *_: (
+        None
+    )  # this process runs every job itself
     migrate()
     with session_scope() as session:
         sync_rules_dir(session, get_settings().rules_dir)

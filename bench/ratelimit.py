@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api import security
 from api.auth import create_token
-from store.settings import Settings
+from runtime.settings import Settings
 
 SECRET = "bench-secret-" + "x" * 40
 

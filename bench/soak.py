@@ -347,7 +347,7 @@ async def drain(stack: Stack, limit: float) -> float:
 
 async def main_async(args: argparse.Namespace, soak: Soak) -> tuple[dict[str, Any], float]:
     from api.auth import create_token
-    from store.settings import Settings
+    from runtime.settings import Settings
 
     stack = soak.stack
     author = stack.token("author")

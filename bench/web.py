@@ -67,10 +67,10 @@ def environment(base: Path) -> None:
 
 def fill(items: int) -> None:
     """``items`` synthetic patients, each enrolled with one open item."""
+    from runtime.settings import get_settings
     from store.db import migrate, session_scope
     from store.models import Enrolment, Patient, WorklistItem, new_id
-    from store.pathways import sync_rules_dir
-    from store.settings import get_settings
+    from usecases.publishing import sync_rules_dir
 
     migrate()
     rng = random.Random(4)
@@ -134,7 +134,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
         environment(Path(tmp))
         from api.auth import create_token
-        from store.settings import get_settings
+        from runtime.settings import get_settings
         from tests.conftest import live_server
         from tests.e2e.browser import chromium, missing_tools, sign_in
 

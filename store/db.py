@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-from store.settings import get_settings
+from runtime import caches
+from runtime.settings import get_settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 DB_THREADS = 12  # request threads per API process, and pooled connections per engine
@@ -46,15 +47,36 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=DB_THREADS, max_overflow=5)
 
 
-@lru_cache(maxsize=1)
+_engines = caches.lru("db.engine", maxsize=1)
+_lock = threading.Lock()
+
+
 def get_engine() -> Engine:
-    return make_engine(get_settings().database_url)
+    """This process's engine for ``DATABASE_URL``, made on first use."""
+    with _lock:
+        engine: Engine | None = _engines.get("engine")
+        if engine is None:
+            engine = make_engine(get_settings().database_url)
+            _engines["engine"] = engine
+        return engine
 
 
 def dispose_engine() -> None:
     """Drop pooled connections (after a fork: connections must not cross processes)."""
-    if get_engine.cache_info().currsize:
-        get_engine().dispose(close=False)
+    with _lock:
+        engine: Engine | None = _engines.get("engine")
+    if engine is not None:
+        engine.dispose(close=False)
+
+
+def _close_engine() -> None:
+    with _lock:
+        engine: Engine | None = _engines.get("engine")
+    if engine is not None:
+        engine.dispose()
+
+
+caches.on_reset("db.engine", _close_engine)  # before the registry forgets it
 
 
 def get_session() -> Iterator[Session]:

@@ -108,25 +108,15 @@ def _restore(previous: dict[str, str | None]) -> None:
 
 
 def _reset_caches() -> None:
-    from store.db import get_engine
-    from store.ingest_checks import forget_known_patients
-    from store.pathways import forget_in_force
-    from store.settings import get_settings
-    from worker.app import reconfigure
+    from runtime import caches
 
-    if get_engine.cache_info().currsize:
-        get_engine().dispose()
-    get_engine.cache_clear()
-    get_settings.cache_clear()
-    forget_in_force()
-    forget_known_patients()
-    reconfigure(get_settings())
+    caches.reset()
 
 
 def _prepare(env: dict[str, str]) -> None:
+    from runtime.settings import get_settings
     from store.db import migrate, session_scope
-    from store.pathways import sync_rules_dir
-    from store.settings import get_settings
+    from usecases.publishing import sync_rules_dir
 
     migrate()
     with session_scope() as session:

@@ -1,4 +1,5 @@
-"""Celery tasks: each a few lines around a job in worker/jobs.py or worker/periodic.py.
+"""Celery tasks: each a few lines around a use case (:mod:`usecases.judging.job`,
+:mod:`usecases.periodic`).
 
 ``triage_outbox`` is acknowledged late and retried with exponential backoff and full
 jitter (the first wait up to ``TRIAGE_RETRY_BASE_SECONDS``, each next one up to twice as
@@ -14,10 +15,15 @@ import logging
 import random
 from typing import Any
 
-from store.logs import current_request_id, request_context
-from store.settings import get_settings
-from worker import jobs, metrics, periodic
-from worker.app import celery_app, sent_request_id
+from celery import shared_task
+
+from messaging.celery_app import MARK_OVERDUE, RESEND_OUTBOX, TRIAGE_OUTBOX, TRIAGE_OUTBOXES
+from runtime import metrics
+from runtime.logs import current_request_id, request_context
+from runtime.settings import get_settings
+from usecases import periodic
+from usecases.judging import job as jobs
+from worker.app import sent_request_id
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +37,7 @@ def backoff(retries: int) -> float:
     return random.uniform(0, ceiling)
 
 
-@celery_app.task(
-    bind=True, name="worker.tasks.triage_outbox", acks_late=True, max_retries=MAX_RETRIES
-)
+@shared_task(bind=True, name=TRIAGE_OUTBOX, acks_late=True, max_retries=MAX_RETRIES)
 def triage_outbox(self: Any, outbox_id: int) -> str:
     """Triage one outbox row; retried, and shown as failed when the retries run out."""
     retries = self.request.retries
@@ -54,7 +58,7 @@ def triage_outbox(self: Any, outbox_id: int) -> str:
             raise self.retry(countdown=backoff(retries)) from None
 
 
-@celery_app.task(name="worker.tasks.triage_outboxes", acks_late=True)
+@shared_task(name=TRIAGE_OUTBOXES, acks_late=True)
 def triage_outboxes(outbox_ids: list[int]) -> int:
     """Triage several outbox rows that one API process committed close together.
 
@@ -81,13 +85,13 @@ def triage_outboxes(outbox_ids: list[int]) -> int:
     return done
 
 
-@celery_app.task(name="worker.tasks.resend_outbox", acks_late=True)
+@shared_task(name=RESEND_OUTBOX, acks_late=True)
 def resend_outbox() -> int:
     """Hand over outbox rows that were never sent or were lost on the way."""
     return periodic.resend_outbox()
 
 
-@celery_app.task(name="worker.tasks.mark_overdue", acks_late=True)
+@shared_task(name=MARK_OVERDUE, acks_late=True)
 def mark_overdue() -> int:
     """Put enrolled patients whose scheduled response is overdue on the worklist."""
     return periodic.mark_overdue()

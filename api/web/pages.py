@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.auth import Principal, decode_token
 from api.web.i18n import INFO_KINDS, LANGUAGES, SHAPES, Words, local, masked, short
-from store.settings import get_settings
+from runtime.settings import get_settings
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"

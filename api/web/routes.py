@@ -31,8 +31,8 @@ from api.web.pages import (
     principal_from_token,
     render,
 )
+from runtime.settings import get_settings
 from store.pathways import latest_rows
-from store.settings import get_settings
 
 router = APIRouter(prefix="/app", route_class=WebRoute, include_in_schema=False)
 router.include_router(patient_pages.router)

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from runtime import caches
 from tests.abuse.world import World, seed
 from tests.conftest import Service
 
@@ -24,7 +25,6 @@ NO_RATE_LIMITS = {
 @pytest.fixture(scope="module", autouse=True)
 def _abuse_env(request: pytest.FixtureRequest) -> Iterator[None]:
     # autouse and module scope: set before pg_service builds the settings.
-    from store.settings import get_settings
 
     env = {**NO_RATE_LIMITS, **getattr(request.module, "EXTRA_ENV", {})}
     previous = {key: os.environ.get(key) for key in env}
@@ -35,7 +35,7 @@ def _abuse_env(request: pytest.FixtureRequest) -> Iterator[None]:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
-    get_settings.cache_clear()  # no later test sees these settings
+    caches.reset()  # no later test sees these settings
 
 
 @pytest.fixture(scope="module")

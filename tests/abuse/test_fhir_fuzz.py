@@ -28,9 +28,9 @@ from hypothesis import strategies as st
 from sqlmodel import col, select
 
 from fhir_adapters.norwegian_id import control_digits
+from runtime.settings import get_settings
 from store.db import session_scope
 from store.models import Outbox, Reading, Resource
-from store.settings import get_settings
 from tests.abuse.world import (
     OTHER_PATHWAY,
     READING_SAMPLE,

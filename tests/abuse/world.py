@@ -12,6 +12,7 @@ from sqlalchemy import func
 from sqlmodel import SQLModel, select
 
 from api.auth import Role, create_token
+from runtime.settings import get_settings
 from store.db import session_scope
 from store.models import (
     AuditEvent,
@@ -27,7 +28,6 @@ from store.models import (
     WorklistItem,
     utcnow,
 )
-from store.settings import get_settings
 from tests.integration.api_rows import add_item, add_result, unique
 from tests.integration.fhir_helpers import fnr_patient, new_fnr, sample
 

@@ -30,7 +30,7 @@ from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
 from api.auth import create_token
-from store.settings import get_settings
+from runtime.settings import get_settings
 from tests.conftest import ROOT, Service, live_server
 from tests.e2e import web_data
 from tests.e2e.browser import (

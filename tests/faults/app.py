@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from api.auth import create_token
-from store.settings import get_settings
+from runtime.settings import get_settings
 from tests.integration.fhir_helpers import fnr_patient, new_fnr
 
 EPILEPSY_FORM = "http://example.no/fhir/Questionnaire/epilepsy-followup"

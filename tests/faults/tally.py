@@ -4,7 +4,7 @@ patient with data has exactly one open worklist item per pathway, holding the wo
 results (no clinician acts in these tests) with the newest data's result beside it; every
 outbox row is done; nothing is stored twice.
 
-How results name their uploads (worker/jobs.py): one ``TriageResult`` per upload and
+How results name their uploads (usecases/judging/job.py): one ``TriageResult`` per upload and
 pathway, ``resource_id`` the upload, ``task_key`` ``"{outbox}:{resource}:{pathway}"``
 (UNIQUE); a new pathway version adds ``rejudge`` results (the newest data judged again).
 """
@@ -90,7 +90,8 @@ def wait_quiet(patient_ids: list[str], timeout: float = 90.0) -> None:
 
 
 def readers(accepted: Accepted, enrolled: set[str], pathways: dict[str, Pathway]) -> set[str]:
-    """The pathways that triage this resource (worker/evaluation.py, Routing.per_pathway)."""
+    """The pathways that triage this resource (Routing.per_pathway in
+    usecases/judging/evaluation.py)."""
     if accepted.rtype == "QuestionnaireResponse":
         url = response_questionnaire_url(parse_resource(accepted.body)) or ""  # type: ignore[arg-type]
         found = {pid for pid, p in pathways.items() if p.reads_questionnaire(url)}

@@ -11,9 +11,9 @@ from typing import Any
 import jwt
 
 from api.auth import Role, create_token
+from runtime.settings import get_settings
 from store.db import session_scope
 from store.models import Patient, TriageResult, WorklistItem, new_id
-from store.settings import get_settings
 
 FNR = "urn:oid:2.16.578.1.12.4.1.4.1"
 RANK = {"red": 0, "yellow": 1, "green": 2}

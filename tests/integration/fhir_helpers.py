@@ -12,9 +12,9 @@ from sqlmodel import select
 
 from api.auth import create_token
 from fhir_adapters.norwegian_id import control_digits
+from runtime.settings import get_settings
 from store.db import session_scope
 from store.models import Outbox, Patient, Reading, Resource
-from store.settings import get_settings
 
 FHIR = Path(__file__).resolve().parents[3] / "shared" / "contract" / "fhir"
 FNR = "urn:oid:2.16.578.1.12.4.1.4.1"

@@ -13,9 +13,10 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from runtime import caches
+from runtime.settings import DEV_SECRET
 from store.db import session_scope
 from store.models import Outbox, Resource, WorklistItem, new_id
-from store.settings import DEV_SECRET, get_settings
 from tests.conftest import Service
 from tests.integration.api_rows import (
     add_item,
@@ -176,7 +177,7 @@ def test_in_production_a_token_signed_with_the_development_secret_is_401(
     it signed is refused everywhere, while the real secret's tokens work; and production
     with the placeholder itself does not start at all."""
     monkeypatch.setenv("ENVIRONMENT", "production")
-    get_settings.cache_clear()
+    caches.reset()
     try:
         with TestClient(create_app()) as client:
             for spec in ALL_CALLS:
@@ -185,12 +186,12 @@ def test_in_production_a_token_signed_with_the_development_secret_is_401(
             assert client.get("/api/worklist", headers=headers("clinician")).status_code == 200
         assert item_untouched(world)
         monkeypatch.setenv("JWT_SECRET", DEV_SECRET)
-        get_settings.cache_clear()
+        caches.reset()
         with pytest.raises(RuntimeError, match="JWT_SECRET"):
             create_app()
     finally:
         monkeypatch.undo()
-        get_settings.cache_clear()
+        caches.reset()
 
 
 @pytest.mark.parametrize(

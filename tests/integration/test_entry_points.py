@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from store.settings import DEV_SECRET
+from runtime.settings import DEV_SECRET
 from tests.conftest import ROOT, TEST_SECRET
 
 TRIAGE = Path(sys.executable).parent / "triage"

@@ -17,7 +17,7 @@ from store.db import session_scope
 from store.models import Outbox, Patient, Resource, WorklistItem
 from tests.conftest import Service, live_server
 from tests.integration.fhir_helpers import FNR, bearer, fnr_patient, new_fnr, weight
-from worker import jobs
+from usecases.judging import job as jobs
 
 PARALLEL = 20
 

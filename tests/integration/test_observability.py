@@ -35,7 +35,8 @@ from api.app import create_app
 from tests.conftest import ROOT, Service, _activate, _restore
 from tests.integration import worker_rows as rows
 from tests.integration.fhir_helpers import FNR, bearer, fnr_patient, new_fnr, sample
-from worker import jobs, periodic
+from usecases import periodic
+from usecases.judging import job as jobs
 
 WAIT = 90.0
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -107,7 +108,7 @@ def running(service: Service, tmp_path_factory: pytest.TempPathFactory) -> Itera
     api_log = tmp / "api.log"
     with api_log.open("wb") as out:
         api = subprocess.Popen(
-            [sys.executable, "-m", "triage.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "cli", "serve", "--port", str(port)],
             cwd=ROOT,
             env={**os.environ, **service.env, **shared, "HOST": "127.0.0.1"},
             stdout=out,
@@ -170,7 +171,7 @@ def test_the_callers_request_id_is_on_the_workers_line_for_its_upload(
         ]
 
     (line,) = _until(triaged, f"a worker line with request_id {request_id}")
-    assert line["service"] == "worker" and line["logger"] == "worker.jobs"
+    assert line["service"] == "worker" and line["logger"] == "usecases.judging.job"
 
     # The access line of the post: the route template, the status, the same id.
     def access() -> list[dict[str, Any]]:
@@ -322,17 +323,17 @@ def test_the_dispatch_threads_lines_name_the_request_that_stored_the_work(
     import io
     import logging
 
-    from store.logs import JsonFormatter, request_context
-    from store.settings import Settings, get_settings
-    from worker import dispatch as dispatch_module
-    from worker.app import reconfigure
+    from messaging import celery_app
+    from messaging import dispatch as dispatch_module
+    from runtime.logs import JsonFormatter, request_context
+    from runtime.settings import Settings, get_settings
 
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter("api"))
     monkeypatch.setattr(dispatch_module.log, "handlers", [handler])
     monkeypatch.setattr(dispatch_module.log, "propagate", False)
-    reconfigure(Settings(redis_url="redis://127.0.0.1:1/0"))  # nothing listens on port 1
+    celery_app.use(Settings(redis_url="redis://127.0.0.1:1/0"))  # nothing listens on port 1
     try:
         with request_context("req-dispatch-7"):
             dispatch_module.dispatch_soon([987654], "req-dispatch-7")
@@ -340,7 +341,7 @@ def test_the_dispatch_threads_lines_name_the_request_that_stored_the_work(
         while "left for re-send" not in stream.getvalue() and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
-        reconfigure(get_settings())
+        celery_app.use(get_settings())
     [line] = [json.loads(x) for x in stream.getvalue().splitlines() if "re-send" in x]
     assert line["request_id"] == "req-dispatch-7"
     assert line["service"] == "api" and line["level"] == "WARNING"

@@ -15,9 +15,9 @@ from sqlmodel import select
 
 from api.app import create_app
 from api.auth import create_token
+from runtime.settings import get_settings
 from store.db import session_scope
 from store.models import WorkerHeartbeat
-from store.settings import get_settings
 from tests.conftest import Service, _activate, _restore
 
 

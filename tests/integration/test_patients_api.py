@@ -22,7 +22,6 @@ from store.models import (
     new_id,
     utcnow,
 )
-from store.pathways import publish
 from tests.conftest import Service
 from tests.documented import assert_documented
 from tests.integration.api_rows import (
@@ -34,7 +33,8 @@ from tests.integration.api_rows import (
     pathway_text,
     unique,
 )
-from worker import periodic
+from usecases import periodic
+from usecases.publishing import publish
 
 
 @pytest.fixture

@@ -27,9 +27,10 @@ from starlette.routing import Route
 from api import security
 from api.app import create_app
 from api.auth import create_token
+from runtime import caches
+from runtime.settings import Settings, get_settings
 from store.db import session_scope
 from store.models import Resource
-from store.settings import Settings, get_settings
 from tests.conftest import REDIS_TEST_URL, TEST_SECRET, Service
 from tests.integration.api_rows import add_item, add_patient, headers, unique
 from tests.integration.fhir_helpers import weight
@@ -45,7 +46,7 @@ def make(service: Service, monkeypatch: pytest.MonkeyPatch) -> Iterator[Make]:
     def build(**env: str) -> TestClient:
         for key, value in env.items():
             monkeypatch.setenv(key, value)
-        get_settings.cache_clear()
+        caches.reset()
         # An address of its own: failed sign-ins counted in Redis outlive one test.
         address = f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
         client = TestClient(create_app(), follow_redirects=False, client=(address, 50000))
@@ -57,7 +58,7 @@ def make(service: Service, monkeypatch: pytest.MonkeyPatch) -> Iterator[Make]:
     for client in clients:
         client.__exit__(None, None, None)
     monkeypatch.undo()
-    get_settings.cache_clear()
+    caches.reset()
 
 
 def patient_headers(patient: str, hours: int = 12) -> dict[str, str]:

@@ -16,6 +16,7 @@ from sqlmodel import col, select
 
 from api.app import create_app
 from api.auth import create_token
+from runtime.settings import get_settings
 from store.db import session_scope
 from store.models import (
     AuditEvent,
@@ -28,7 +29,6 @@ from store.models import (
     WorklistItem,
     new_id,
 )
-from store.settings import get_settings
 from tests.conftest import Service
 from tests.integration.api_rows import add_item, add_patient, add_result, unique
 

@@ -15,13 +15,14 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from messaging.dispatch import dispatch
 from store.db import session_scope
 from store.models import Enrolment, Outbox, Resource, TriageResult, WorklistItem
 from store.pathways import version_row
 from tests.conftest import Service
 from tests.integration import worker_rows as rows
-from worker import jobs, periodic
-from worker.dispatch import dispatch
+from usecases import periodic
+from usecases.judging import job as jobs
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -287,14 +288,21 @@ def test_a_real_worker_triages_what_is_dispatched(worker: Service, tmp_path: Pat
     assert rows.counts(pid) == {"results": 2, "items": 1, "open": 1, "events": 2}
 
 
-def test_a_correction_sent_before_the_first_job_ran_is_judged_once(service: Service) -> None:
+def test_a_correction_sent_before_the_first_job_ran_is_judged_once(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An app posts a reading and corrects it at once: the first job already reads the
     corrected version, so the correction's own job adds no second result for it."""
     from sqlmodel import Session
 
     from store.db import get_engine
-    from store.ingest_correct import correct
-    from store.ingest_prepare import Caller
+    from usecases.ingest import correct as correct_module
+    from usecases.ingest.correct import correct
+    from usecases.ingest.prepare import Caller
+
+    # This test runs both jobs itself, in a set order: the service's worker must not take
+    # the correction's row first (it would hold it, and the first job would skip it).
+    monkeypatch.setattr(correct_module, "dispatch_after_commit", lambda *_: None)
 
     pid = rows.patient()
     rows.enrol(pid, "heart-failure")

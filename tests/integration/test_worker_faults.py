@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry, multiprocess
 
+from messaging.dispatch import dispatch
 from store.db import session_scope
 from store.models import Outbox
 from tests.conftest import Service
 from tests.integration import worker_rows as rows
-from worker import jobs, periodic
-from worker.dispatch import dispatch
+from usecases import periodic
+from usecases.judging import job as jobs
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 

@@ -48,10 +48,10 @@ from sqlmodel import col, select
 
 from api.app import create_app
 from api.auth import create_token
+from runtime.settings import get_settings
 from store.db import session_scope
 from store.models import Outbox, Resource, ResourceVersion, TriageResult, WorklistItem
 from store.pathways import compiled, version_row
-from store.settings import get_settings
 from tests.conftest import Service
 from tests.integration.fhir_helpers import fnr_patient, new_fnr
 from tests.model.oracle import Upload, Version, has_data, judged_levels, own_time, reads

@@ -365,7 +365,7 @@ def _json_bytes(body: Any) -> bytes:
 
 def patient_token(patient_id: str) -> str:
     from api.auth import create_token
-    from store.settings import Settings
+    from runtime.settings import Settings
 
     settings = Settings(jwt_secret=SECRET, environment="test")
     return create_token(settings, role="patient", patient_id=patient_id)

@@ -7,8 +7,8 @@ import datetime as dt
 
 from celery.beat import ScheduleEntry
 
-from store.settings import Settings
-from worker.app import make_celery
+from messaging.celery_app import make_celery
+from runtime.settings import Settings
 
 
 def test_every_periodic_task_expires_within_its_own_interval() -> None:

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from kombu import Connection
 
-from store.settings import Settings
-from worker.app import broker_options, broker_transport
+from messaging.celery_app import broker_options, broker_transport
+from runtime.settings import Settings
 
 MESSAGES = 400
 BODY = "x" * 200_000  # a large write widens the window a consumer could fall into
@@ -77,7 +77,7 @@ def test_a_consumer_never_takes_a_half_written_message(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("transport", "module", "visible"),
     [
-        ("worker.broker:Transport", "worker.broker", False),
+        ("messaging.broker:Transport", "messaging.broker", False),
         ("filesystem", "kombu.transport.filesystem", True),
     ],
     ids=["ours", "kombu's"],
@@ -149,12 +149,12 @@ def test_an_exchange_table_is_never_read_half_made(tmp_path: Path) -> None:
     """kombu created the table of an exchange empty and wrote it after: a process binding or
     publishing at that moment failed with JSONDecodeError (met once in the whole suite).
     Four channels bind and two read one new exchange at once, forty times: never an error."""
-    assert _bind_race(tmp_path, "worker.broker:Transport") == []
+    assert _bind_race(tmp_path, "messaging.broker:Transport") == []
 
 
 @pytest.mark.parametrize(
     ("transport", "first_seen"),
-    [("worker.broker:Transport", "absent"), ("filesystem", "empty")],
+    [("messaging.broker:Transport", "absent"), ("filesystem", "empty")],
     ids=["ours", "kombu's"],
 )
 def test_a_new_exchange_table_is_whole_before_anyone_can_open_it(
@@ -166,7 +166,7 @@ def test_a_new_exchange_table_is_whole_before_anyone_can_open_it(
     exchange = _name()
     table = tmp_path / "control" / f"{exchange}.exchange"
     seen: list[str] = []
-    for module in ("kombu.transport.filesystem", "worker.broker"):
+    for module in ("kombu.transport.filesystem", "messaging.broker"):
         real = importlib.import_module(module).dumps
 
         def dumps(payload: Any, real: Any = real) -> Any:

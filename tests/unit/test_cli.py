@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from triage.cli import main
+from cli.main import main
 
 CONTRACT = Path("/work/shared/contract/pathways")
 TRIAGE = Path(sys.executable).parent / "triage"

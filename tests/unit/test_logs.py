@@ -8,7 +8,7 @@ import json
 import logging
 import sys
 
-from store.logs import (
+from runtime.logs import (
     HidePatientData,
     JsonFormatter,
     TextFormatter,
@@ -116,7 +116,7 @@ def test_configure_logging_sends_every_logger_to_stderr_as_json() -> None:
     import subprocess
 
     code = (
-        "import logging; from store.logs import configure_logging;"
+        "import logging; from runtime.logs import configure_logging;"
         "configure_logging('api', fmt='json');"
         "logging.getLogger('uvicorn.error').info('started');"
         "logging.getLogger('uvicorn.access').info('GET /fhir/Patient?identifier=x|123');"

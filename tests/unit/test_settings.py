@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from store.settings import DEV_SECRET, Settings
+from runtime.settings import DEV_SECRET, Settings
 
 REAL = "k3v9-" + "x" * 40
 

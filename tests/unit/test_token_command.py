@@ -9,8 +9,9 @@ import jwt
 import pytest
 
 from api.auth import decode_token
-from store.settings import get_settings
-from triage.cli import main
+from cli.main import main
+from runtime import caches
+from runtime.settings import get_settings
 
 STRONG_SECRET = "a-real-secret-of-more-than-thirty-two-characters-0123456789"
 
@@ -19,9 +20,9 @@ STRONG_SECRET = "a-real-secret-of-more-than-thirty-two-characters-0123456789"
 def fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("ENVIRONMENT", "development")
     monkeypatch.delenv("JWT_SECRET", raising=False)
-    get_settings.cache_clear()
+    caches.reset()
     yield
-    get_settings.cache_clear()
+    caches.reset()
 
 
 def _token(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -75,7 +76,7 @@ def test_refused_in_production(
 ) -> None:
     monkeypatch.setenv("ENVIRONMENT", "production")
     monkeypatch.setenv("JWT_SECRET", STRONG_SECRET)
-    get_settings.cache_clear()
+    caches.reset()
     code, out, err = _token(capsys, "--role", "clinician", "--pathways", "*")
     assert code == 2
     assert out == "", "no token is printed"

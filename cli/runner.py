@@ -20,8 +20,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from api.commands import celery_command, publish_rules, say, token_maker
-from store.settings import ROOT, Settings, get_settings
+from cli.common import celery_command, publish_rules, say, token_maker
+from runtime.settings import ROOT, Settings, get_settings
 
 
 class Stop(Exception):
@@ -164,8 +164,8 @@ def run(args: argparse.Namespace) -> int:
     if settings.environment == "production":
         say("triage run: refused: ENVIRONMENT=production (it prints development tokens)", True)
         return 2
+    from runtime.logs import configure_logging
     from store.db import migrate
-    from store.logs import configure_logging
 
     configure_logging("run")
     log_dir = Path(args.logs) if args.logs else settings.broker_dir.parent / "log"
@@ -187,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
             [
                 sys.executable,
                 "-m",
-                "triage.cli",
+                "cli",
                 "serve",
                 "--host",
                 settings.host,
@@ -210,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
         if seeded:
             # The scheduler's first overdue check comes a few minutes after it starts; the
             # demo's missing questionnaires should be on the worklist at once.
-            from worker.periodic import mark_overdue
+            from usecases.periodic import mark_overdue
 
             try:
                 flagged = mark_overdue()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from runtime import caches
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET = "development-only-secret-do-not-use-in-production"
@@ -81,8 +83,18 @@ class Settings(BaseSettings):
             )
 
 
-@lru_cache(maxsize=1)
+_settings = caches.lru("settings", maxsize=1)
+_lock = threading.Lock()
+
+
 def get_settings() -> Settings:
-    settings = Settings()
-    settings.check_secret()
-    return settings
+    """The settings of this process, read from the environment once (until
+    :func:`runtime.caches.reset`). Entry points read them and pass them on; the API's
+    routes reach them through one dependency (``api.deps.SettingsDep``)."""
+    with _lock:
+        settings: Settings | None = _settings.get("settings")
+        if settings is None:
+            settings = Settings()
+            settings.check_secret()
+            _settings["settings"] = settings
+        return settings

@@ -5,7 +5,7 @@ changes, ``Resource.routed`` and ``Outbox.done_at``. Running a row twice changes
 (a done row returns at once; ``TriageResult.task_key`` is UNIQUE), and a collision with a
 concurrent job (the UNIQUE ``open_key``) rolls back and runs the row again.
 
-Each upload is judged as of its own time (worker/evaluation.py), one result per upload and
+Each upload is judged as of its own time (usecases/judging/evaluation.py), one result per upload and
 pathway, and the results go on the patient's item for that pathway, whose level never
 falls by itself. Which pathways read an upload: a QuestionnaireResponse goes to the
 pathways that read its questionnaire, an Observation to those that route one of its
@@ -31,16 +31,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+from runtime import metrics
+from runtime.logs import adopt_request_id
+from runtime.settings import get_settings
 from store.db import session_scope
-from store.ingest_prepare import FUTURE_REFUSED_AFTER
-from store.logs import adopt_request_id
 from store.models import Enrolment, Outbox, Patient, Resource, TriageResult, new_id
 from store.pathways import compiled, pathways_in_force, version_row
-from store.settings import get_settings
 from triage import Level, Pathway
 from triage.worklist import due_time, failed_text, note_text
-from worker import items, metrics
-from worker.evaluation import (
+from usecases.ingest.prepare import FUTURE_REFUSED_AFTER
+from usecases.judging import items
+from usecases.judging.evaluation import (
     Judgement,
     Moment,
     PathwayData,

@@ -1,11 +1,8 @@
-"""The ``triage`` command: what clinic staff run to check, test and explain pathway files.
+"""``triage rules``: what clinic staff run to check, test and explain pathway files.
 
-    triage rules check FILE...                    every problem, as FILE:LINE:COL: message
-    triage rules test FILE...                     the embedded tests, as a table
-    triage rules explain FILE --answers JSON      how one case is triaged, rule by rule
-
-Other parts of the product add their own commands (``serve``, ``worker``, ``token``...)
-through the ``triage.commands`` entry-point group, so this module stays free of them.
+triage rules check FILE...                    every problem, as FILE:LINE:COL: message
+triage rules test FILE...                     the embedded tests, as a table
+triage rules explain FILE --answers JSON      how one case is triaged, rule by rule
 """
 
 from __future__ import annotations
@@ -14,9 +11,7 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections.abc import Sequence
 from decimal import Decimal
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +20,10 @@ from triage.explain import explain, explain_dict
 from triage.loading import load_pathway
 from triage.loading.embedded_tests import parse_time
 from triage.model import Pathway, SampleReading
-from triage.problems import PathwayError, default_lang
+from triage.problems import PathwayError
 from triage.testing import TestOutcome, run_pathway_tests, sample_readings
 
-__all__ = ["main"]
+__all__ = ["register"]
 
 
 def _load(file: str, lang: str) -> Pathway | None:
@@ -161,19 +156,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    # --lang works before or after the sub-command: staff type it where it feels natural.
-    lang = argparse.ArgumentParser(add_help=False)
-    lang.add_argument(
-        "--lang",
-        choices=("nb", "en"),
-        default=argparse.SUPPRESS,
-        help="language of problem messages (default from TRIAGE_LANG or LANG)",
-    )
-    parser = argparse.ArgumentParser(
-        prog="triage", description=__doc__.split("\n\n")[0], parents=[lang]
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
+def register(commands: Any, lang: argparse.ArgumentParser) -> None:
+    """Add ``triage rules check|test|explain`` to the ``triage`` command's sub-parsers."""
     rules = commands.add_parser("rules", help="check, test and explain pathway files")
     sub = rules.add_subparsers(dest="action", required=True)
     check = sub.add_parser(
@@ -192,18 +176,3 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--now", help="the time to evaluate at (ISO 8601; default: now)")
     exp.add_argument("--json", action="store_true", help="print the result as JSON")
     exp.set_defaults(run=cmd_explain)
-    for entry in entry_points(group="triage.commands"):
-        entry.load()(commands)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if not hasattr(args, "lang"):
-        args.lang = default_lang()
-    code: int = args.run(args)
-    return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""The service's ``triage`` sub-commands (registered through the ``triage.commands`` group).
+"""The service's ``triage`` sub-commands (added to the parser by :mod:`cli.main`).
 
     triage run            migrate, publish rules/, start worker + beat + API, load the demo,
                           print the URL and a clinician token; Ctrl-C stops everything
@@ -15,77 +15,25 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from typing import Any
 
-from store.settings import ROOT
-
-
-def say(text: str = "", err: bool = False) -> None:
-    stream = sys.stderr if err else sys.stdout
-    stream.write(text + "\n")
-    stream.flush()
-
-
-def celery_command(kind: str, extra: list[str], loglevel: str = "INFO") -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "worker.app",
-        kind,
-        f"--loglevel={loglevel}",
-        *extra,
-    ]
-
-
-def _no_production(what: str) -> bool:
-    from store.settings import get_settings
-
-    if get_settings().environment == "production":
-        say(f"triage {what}: refused: ENVIRONMENT=production (development tokens only)", True)
-        return True
-    return False
-
-
-def _secret_checked(name: str, command: Any) -> Any:
-    """The command, refusing to start with a placeholder signing secret outside development
-    (a clear line on stderr and exit 2, not a traceback from the first settings read)."""
-
-    def checked(args: argparse.Namespace) -> int:
-        from store.settings import Settings
-
-        try:
-            Settings().check_secret()
-        except RuntimeError as exc:
-            say(f"triage {name}: refused to start: {exc}", True)
-            return 2
-        code: int = command(args)
-        return code
-
-    return checked
-
-
-def token_maker(hours: int | None = None) -> Any:
-    """``(role, patient id) -> token``: clinicians and authors are granted every pathway."""
-    from api.auth import Role, create_token
-    from store.settings import get_settings
-
-    def make(role: Role, patient_id: str | None) -> str:
-        pathways = None if role == "patient" else ["*"]
-        return create_token(
-            get_settings(), role=role, patient_id=patient_id, pathways=pathways, hours=hours
-        )
-
-    return make
+from cli.common import (
+    celery_command,
+    no_production,
+    publish_rules,
+    say,
+    secret_checked,
+    token_maker,
+)
+from cli.runner import run
+from runtime.settings import ROOT
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    if _no_production("token"):
+    if no_production("token"):
         return 2
     from api.auth import create_token
-    from store.settings import get_settings
+    from runtime.settings import get_settings
 
     pathways = [p.strip() for p in (args.pathways or "").split(",") if p.strip()] or None
     try:
@@ -112,15 +60,6 @@ def cmd_migrate(_: argparse.Namespace) -> int:
     return 0
 
 
-def publish_rules() -> list[str]:
-    from store.db import session_scope
-    from store.pathways import sync_rules_dir
-    from store.settings import get_settings
-
-    with session_scope() as session:
-        return sync_rules_dir(session, get_settings().rules_dir)
-
-
 def cmd_publish(_: argparse.Namespace) -> int:
     notes = publish_rules()
     for note in notes:
@@ -134,8 +73,8 @@ def cmd_publish(_: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from store.logs import configure_logging, dict_config
-    from store.settings import get_settings
+    from runtime.logs import configure_logging, dict_config
+    from runtime.settings import get_settings
 
     settings = get_settings()
     configure_logging("api")
@@ -180,10 +119,10 @@ def cmd_beat(args: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    if _no_production("seed"):
+    if no_production("seed"):
         return 2
+    from runtime.settings import get_settings
     from seeds.load import SeedError, load_demo
-    from store.settings import get_settings
 
     settings = get_settings()
     url = args.url or f"http://{settings.host}:{settings.port}"
@@ -197,8 +136,6 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from api.runner import run
-
     return run(args)
 
 
@@ -249,4 +186,4 @@ def register(commands: Any) -> None:
     # Every entry point checks the signing secret before it starts anything.
     for name in ("run", "serve", "worker", "beat", "migrate", "publish-rules", "seed", "token"):
         parser = commands.choices[name]
-        parser.set_defaults(run=_secret_checked(name, parser.get_default("run")))
+        parser.set_defaults(run=secret_checked(name, parser.get_default("run")))

@@ -1,5 +1,5 @@
 """What an incoming resource is checked against beyond FHIR validity: the pathways in force
-and the stored Questionnaires (internal to :mod:`store.ingest`).
+and the stored Questionnaires (internal to :mod:`usecases.ingest.upload`).
 
 - no item is answered twice, unless the stored Questionnaire marks it ``repeats``;
 - a response's answers have the engine type each pathway reading it declares (a ``scores``
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -22,6 +23,7 @@ from sqlmodel import Session, select
 from fhir_adapters import ObservationData, OutcomeIssue, flatten_response, repeated_answers
 from fhir_adapters.observation import UCUM
 from fhir_adapters.questionnaire_check import check_against_questionnaire
+from runtime import caches
 from store.models import Patient, Resource
 from store.pathways import pathways_in_force
 from triage import Pathway
@@ -39,19 +41,14 @@ _ENGINE_KIND = {
 
 # Patients are never deleted, so a process may remember the ones it has seen and skip a
 # query per upload; what it has not seen (or a new process) is asked of the database.
-_KNOWN_PATIENTS: set[str] = set()
-_KNOWN_LIMIT = 100_000
+# Patients known to exist: a patient record is never deleted, so once seen, always there.
+_KNOWN_PATIENTS = caches.lru("ingest.known_patients", maxsize=100_000)
+_known_lock = threading.Lock()
 
 
 def _remember(patient_id: str) -> None:
-    if len(_KNOWN_PATIENTS) >= _KNOWN_LIMIT:
-        _KNOWN_PATIENTS.clear()
-    _KNOWN_PATIENTS.add(patient_id)
-
-
-def forget_known_patients() -> None:
-    """Forget the remembered patients (tests that switch databases in one process)."""
-    _KNOWN_PATIENTS.clear()
+    with _known_lock:
+        _KNOWN_PATIENTS[patient_id] = True
 
 
 @dataclass

@@ -27,10 +27,16 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from store.ingest import content, dispatch_after_commit, new_outbox, reading_rows, store_entries
-from store.ingest_checks import Context
-from store.ingest_prepare import Caller, Entry, Refused, prepare, query_key
 from store.models import Reading, Resource, ResourceVersion
+from usecases.ingest.checks import Context
+from usecases.ingest.prepare import Caller, Entry, Refused, prepare, query_key
+from usecases.ingest.upload import (
+    content,
+    dispatch_after_commit,
+    new_outbox,
+    reading_rows,
+    store_entries,
+)
 
 __all__ = ["CORRECTABLE", "Corrected", "correct"]
 

@@ -147,7 +147,7 @@ def make_formatter(service: str = "triage", fmt: str = "json") -> logging.Format
 
 def chosen_format() -> str:
     """``LOG_FORMAT`` when set; otherwise text in development and JSON everywhere else."""
-    from store.settings import get_settings
+    from runtime.settings import get_settings
 
     settings = get_settings()
     if settings.log_format:

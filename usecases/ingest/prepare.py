@@ -1,6 +1,6 @@
 """One incoming resource made ready to store: validated once, checked, and given its id,
 ``meta``, dedup key, patient, canonical url, data time and readings (internal to
-:mod:`store.ingest`). Nothing here writes to the database.
+:mod:`usecases.ingest.upload`). Nothing here writes to the database.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from fhir_adapters import (
 )
 from fhir_adapters.norwegian_id import DNR_SYSTEM, FNR_SYSTEM, national_id_problem
 from fhir_adapters.observation import LOCAL_TZ
-from store.ingest_checks import Context, response_problems, unit_problems
 from store.models import new_id, utcnow
 from triage import Measurement
+from usecases.ingest.checks import Context, response_problems, unit_problems
 
 INGESTED = ("Patient", "Questionnaire", "QuestionnaireResponse", "Observation")
 _PREFIX = {"Patient": "p", "Questionnaire": "q", "QuestionnaireResponse": "qr", "Observation": "o"}

@@ -2,7 +2,7 @@
 
 Every change is written with a ``WorklistEvent`` (the history), in the caller's
 transaction. A second open item is impossible: ``open_key`` is UNIQUE, so two jobs that
-both found no open item collide at the insert and the loser retries (see worker/jobs.py).
+both found no open item collide at the insert and the loser retries (see usecases/judging/job.py).
 An item's level is held: results and problems only raise it; the newest result is shown
 beside it (``newest``); only the overdue flag leaves by itself, when the form arrives.
 """

@@ -29,9 +29,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from store.ingest_checks import Context
-from store.ingest_prepare import Caller, Entry, Refused, prepare
+from messaging.dispatch import dispatch_soon
 from store.models import Outbox, Patient, Reading, Resource, ResourceVersion
+from usecases.ingest.checks import Context
+from usecases.ingest.prepare import Caller, Entry, Refused, prepare
 
 __all__ = ["Caller", "Entry", "Refused", "dispatch_after_commit", "ingest", "store_entries"]
 
@@ -256,8 +257,6 @@ def dispatch_after_commit(outbox_ids: list[int], request_id: str | None) -> None
     if not outbox_ids:
         return
     try:
-        from worker.dispatch import dispatch_soon
-
         dispatch_soon(outbox_ids, request_id)
     except Exception:  # the outbox keeps the work; the periodic re-send hands it over
         log.warning("could not dispatch %d outbox rows now", len(outbox_ids))

@@ -21,7 +21,7 @@ from kombu.transport import filesystem
 from kombu.utils.json import dumps
 
 # For Celery's ``broker_transport`` (the URL stays ``filesystem://``).
-TRANSPORT = "worker.broker:Transport"
+TRANSPORT = "messaging.broker:Transport"
 
 
 class Channel(filesystem.Channel):

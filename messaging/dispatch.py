@@ -18,8 +18,9 @@ from collections.abc import Iterable
 
 from sqlalchemy import update
 
+from messaging.celery_app import TRIAGE_OUTBOX, TRIAGE_OUTBOXES, client
+from runtime.logs import request_context
 from store.db import session_scope
-from store.logs import request_context
 from store.models import Outbox
 
 log = logging.getLogger(__name__)
@@ -29,13 +30,12 @@ __all__ = ["dispatch", "dispatch_soon"]
 
 
 def _publish(outbox_ids: Iterable[int], request_id: str | None) -> list[int]:
-    from worker.tasks import triage_outbox
-
     sent: list[int] = []
+    app = client()
     for outbox_id in outbox_ids:
         try:
-            triage_outbox.apply_async(
-                args=[outbox_id], headers={"request_id": request_id}, retry=False
+            app.send_task(
+                TRIAGE_OUTBOX, args=[outbox_id], headers={"request_id": request_id}, retry=False
             )
         except Exception:  # the broker is unreachable: the outbox keeps the work
             log.warning("broker unavailable; outbox row %s left for re-send", outbox_id)
@@ -45,10 +45,8 @@ def _publish(outbox_ids: Iterable[int], request_id: str | None) -> list[int]:
 
 
 def _publish_batch(outbox_ids: list[int]) -> list[int]:
-    from worker.tasks import triage_outboxes
-
     try:
-        triage_outboxes.apply_async(args=[outbox_ids], retry=False)
+        client().send_task(TRIAGE_OUTBOXES, args=[outbox_ids], retry=False)
     except Exception:  # the broker is unreachable: the outbox keeps the work
         log.warning("broker unavailable; %d outbox rows left for re-send", len(outbox_ids))
         return []

@@ -21,14 +21,16 @@ import sqlalchemy as sa
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
+from messaging.dispatch import dispatch
+from runtime import metrics
+from runtime.settings import get_settings
 from store.db import session_scope
 from store.models import Enrolment, Outbox, Resource, UTCDateTime, WorklistItem
 from store.pathways import compiled, latest_rows
-from store.settings import get_settings
 from triage import Level, Pathway
 from triage.worklist import due_time, overdue_due, overdue_text
-from worker import items, metrics
-from worker.jobs import record_failure, with_conflict_retry
+from usecases.judging import items
+from usecases.judging.job import record_failure, with_conflict_retry
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +48,6 @@ def resend_outbox(
     """Hand over again the rows that need it (at most ``limit``); return how many were sent.
 
     ``stale_after`` defaults to ``OUTBOX_STALE_SECONDS`` (10 minutes)."""
-    from worker.dispatch import dispatch
-
     now = now or dt.datetime.now(dt.UTC)
     if stale_after is None:
         stale_after = dt.timedelta(seconds=get_settings().outbox_stale_seconds)

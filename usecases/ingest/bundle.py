@@ -13,10 +13,10 @@ from typing import Any
 from sqlmodel import Session
 
 from fhir_adapters import FhirInputError, OutcomeIssue, operation_outcome
-from store.ingest import dispatch_after_commit, store_entries
-from store.ingest_checks import Context
-from store.ingest_prepare import INGESTED, Caller, Entry, Refused, prepare
 from store.models import utcnow
+from usecases.ingest.checks import Context
+from usecases.ingest.prepare import INGESTED, Caller, Entry, Refused, prepare
+from usecases.ingest.upload import dispatch_after_commit, store_entries
 
 __all__ = ["ingest_bundle"]
 

@@ -13,9 +13,9 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, func, update
 from sqlmodel import Session, col, select
 
+from runtime.settings import get_settings
 from store.db import session_scope
 from store.models import WorkerHeartbeat
-from store.settings import get_settings
 
 log = logging.getLogger(__name__)
 FORGET_AFTER = dt.timedelta(days=1)  # a row not seen for this long is a worker long gone

@@ -1,0 +1,14 @@
+"""The application layer: what the service does, one use case per module.
+
+``api/`` (HTTP) and ``worker/`` (Celery) are entry points that call these; each use case
+owns its transaction (:func:`store.db.session_scope`, or the request's session handed in)
+and its authorization decisions, and speaks in domain terms (:class:`usecases.errors`),
+never in HTTP statuses. Below it: ``store/`` (tables and queries), ``messaging/`` (handing
+work to the worker), ``fhir_adapters/`` (FHIR in) and ``triage/`` (the pure engine).
+
+- ``ingest/``: a patient app's upload, from FHIR JSON to stored rows and an outbox row
+- ``judging/``: the triage job: what an upload is judged with, the results, the worklist item
+- ``periodic``: the outbox re-send and overdue responses
+- ``publishing``: a pathway version checked, stored, and what is open re-judged
+- ``health``: worker heartbeats, for readiness and metrics
+"""

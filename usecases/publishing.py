@@ -1,0 +1,145 @@
+"""Publishing a pathway version: checked, stored, and what is open re-judged.
+
+The files in ``rules/`` are published at start-up as version rows (:func:`sync_rules_dir`);
+``PUT /api/pathways/{id}`` publishes new versions, and each new version asks the worker to
+re-judge what is open, through outbox rows written in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from store.models import Enrolment, Outbox, PathwayVersion, WorklistItem, utcnow
+from store.pathways import remember, version_row
+from triage import PathwayError, load_pathway_text, run_pathway_tests
+
+log = logging.getLogger(__name__)
+
+
+class PublishRefused(Exception):
+    """A pathway file that cannot be published; ``problems`` are ``FILE:LINE:COL: ...``.
+
+    ``stale`` is true when the file is fine but its version is not above the one in force
+    (the caller answers 409 Conflict; otherwise 422)."""
+
+    def __init__(self, problems: list[str], stale: bool = False) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+        self.stale = stale
+
+
+@dataclass(frozen=True)
+class Published:
+    """A publish: the version row, whether it is new, and the re-judge outbox rows written."""
+
+    row: PathwayVersion
+    created: bool
+    rejudge: list[int] = field(default_factory=list)
+
+
+def publish(session: Session, text: str, by: str, expected_id: str | None = None) -> Published:
+    """Check and publish a pathway file. Refuses with line numbers.
+
+    Checked: the file loads (syntax, names, types), its embedded tests pass, its id is the
+    one in the URL, and its version is higher than the one in force (re-publishing the
+    very same file is a no-op). A new version re-judges what is open (API.md): in the same
+    transaction, one ``rejudge`` outbox row per patient enrolled in the pathway or with an
+    open item on it; the caller hands them to the worker after the commit.
+    """
+    name = f"{expected_id or 'pathway'}.yaml"
+    try:
+        pathway = load_pathway_text(text, name)
+    except PathwayError as exc:
+        raise PublishRefused([p.format() for p in exc.problems]) from None
+    if expected_id is not None and pathway.id != expected_id:
+        raise PublishRefused(
+            [f"{name}:1:1: the file says pathway: {pathway.id}, the URL says {expected_id}"]
+        )
+    failed = [o for o in run_pathway_tests(pathway) if not o.passed]
+    if failed:
+        raise PublishRefused(
+            [
+                f"{name}:{o.test.line}:1: test '{o.test.name}' expected {o.test.expect.label}, "
+                f"got {o.got.label if o.got else o.problem}"
+                for o in failed
+            ],
+        )
+    current = version_row(session, pathway.id)
+    if current is not None:
+        if current.sha256 == pathway.sha256:
+            return Published(current, False)
+        if pathway.version <= current.version:
+            raise PublishRefused(
+                [
+                    f"{name}:1:1: version {pathway.version} is not higher than version "
+                    f"{current.version} in force; raise 'version' to {current.version + 1}"
+                ],
+                stale=True,
+            )
+    row = PathwayVersion(
+        pathway_id=pathway.id,
+        version=pathway.version,
+        sha256=pathway.sha256,
+        title=pathway.title,
+        text=text,
+        published_by=by,
+    )
+    session.add(row)
+    session.flush()
+    rejudge = queue_rejudge(session, pathway.id, pathway.version)
+    remember(pathway)
+    return Published(row, True, rejudge)
+
+
+def queue_rejudge(session: Session, pathway_id: str, version: int) -> list[int]:
+    """Outbox rows (not committed) asking to judge the newest data of every patient
+    enrolled in the pathway, or with an open item on it, with ``version``."""
+    enrolled = select(Enrolment.patient_id).where(
+        col(Enrolment.pathway_id) == pathway_id, col(Enrolment.active).is_(True)
+    )
+    listed = select(WorklistItem.patient_id).where(
+        col(WorklistItem.pathway_id) == pathway_id, col(WorklistItem.open_key).is_not(None)
+    )
+    patients = sorted(set(session.exec(enrolled)) | set(session.exec(listed)))
+    if not patients:
+        return []
+    now = utcnow()
+    table = Outbox.__table__  # type: ignore[attr-defined]
+    rows = [
+        {
+            "patient_id": patient_id,
+            "resource_ids": [],
+            "created": now,
+            "kind": "rejudge",
+            "pathway_id": pathway_id,
+            "version": version,
+        }
+        for patient_id in patients
+    ]
+    ids = session.execute(table.insert().returning(table.c.id), rows).scalars().all()
+    return sorted(int(i) for i in ids)
+
+
+def sync_rules_dir(session: Session, rules_dir: Path) -> list[str]:
+    """Publish each file in ``rules_dir`` whose version is not stored yet; return notes.
+
+    A file changed without raising its version is not published (the stored version stays
+    in force) and is reported, so nobody is triaged by a file that is not recorded.
+    """
+    notes: list[str] = []
+    for path in sorted(rules_dir.glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        try:
+            published = publish(session, text, by="rules-dir")
+        except PublishRefused as exc:
+            notes.append(f"{path.name}: not published: {exc}")
+            log.warning("pathway file not published: %s", path.name)
+            continue
+        if published.created:
+            row = published.row
+            notes.append(f"{path.name}: published {row.pathway_id} version {row.version}")
+    return notes
