@@ -13,6 +13,7 @@ from starlette.requests import ClientDisconnect
 
 from api.auth import bearer_principal
 from fhir_adapters import FhirInputError, OutcomeIssue, operation_outcome
+from usecases.errors import Why, why_of
 
 log = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json"
@@ -29,6 +30,23 @@ _ISSUE_CODES = {
     429: "throttled",
     503: "transient",
 }
+
+
+# The HTTP status of each reason a use case refuses for.
+STATUS: dict[Why, int] = {
+    Why.INVALID: 400,
+    Why.FORBIDDEN: 403,
+    Why.NOT_FOUND: 404,
+    Why.NOT_ALLOWED: 405,
+    Why.CONFLICT: 409,
+    Why.STALE: 412,
+    Why.UNPROCESSABLE: 422,
+}
+
+
+def status_of(exc: FhirInputError) -> int:
+    """The HTTP status of refused FHIR input (400 when it did not parse or validate)."""
+    return STATUS[why_of(exc)]
 
 
 def outcome_response(
@@ -57,7 +75,7 @@ def install(app: FastAPI) -> None:
     async def fhir_input(request: Request, exc: FhirInputError) -> JSONResponse:
         return JSONResponse(
             exc.to_operation_outcome(),
-            status_code=getattr(exc, "status", 400),
+            status_code=status_of(exc),
             media_type=FHIR_JSON,
         )
 

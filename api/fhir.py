@@ -3,19 +3,21 @@ search, metadata."""
 
 from __future__ import annotations
 
+import http
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from sqlmodel import Session
 
 from api.auth import Author, CurrentPrincipal, Principal, Staff
-from api.errors import FHIR_JSON, simple_outcome
+from api.errors import FHIR_JSON, simple_outcome, status_of
 from api.fhir_read import router as read_router
 from api.patients import staff_patient
-from fhir_adapters import parse_json
-from store.db import get_engine
-from usecases.ingest.bundle import ingest_bundle
+from fhir_adapters import operation_outcome, parse_json
+from store.db import session_scope
+from store.models import utcnow
+from usecases.errors import Refused
+from usecases.ingest.bundle import BundleOutcome, ingest_bundle
 from usecases.ingest.correct import CORRECTABLE, correct
 from usecases.ingest.prepare import INGESTED
 from usecases.ingest.upload import Caller, Entry, ingest
@@ -59,21 +61,19 @@ def _create(request: Request, body: bytes, principal: Principal, rtype: str) -> 
     if refused is not None:
         return refused
     raw = parse_json(body)
-    # The session is opened here, in the endpoint's own worker thread, rather than by a
-    # generator dependency, which FastAPI enters and leaves in two more thread hops.
-    with Session(get_engine(), expire_on_commit=False) as session:
-        entry = ingest(
-            session,
-            raw,
-            rtype,
-            _caller(principal),
-            if_none_exist=request.headers.get("if-none-exist"),
-            request_id=_request_id(request),
-        )
+    # The use case opens its session here, in the endpoint's own worker thread, rather
+    # than a generator dependency, which FastAPI enters and leaves in two more thread hops.
+    entry = ingest(
+        raw,
+        rtype,
+        _caller(principal),
+        if_none_exist=request.headers.get("if-none-exist"),
+        request_id=_request_id(request),
+    )
     return _stored(entry)
 
 
-def _stored(entry: Entry, status: int | None = None) -> JSONResponse:
+def _stored(entry: Entry) -> JSONResponse:
     meta = entry.body.get("meta") or {}
     version = str(meta.get("versionId") or "1")
     headers = {
@@ -83,8 +83,7 @@ def _stored(entry: Entry, status: int | None = None) -> JSONResponse:
     }
     if meta.get("lastUpdated"):
         headers["Last-Modified"] = str(meta["lastUpdated"])
-    if status is None:
-        status = 201 if entry.created else 200
+    status = 201 if entry.created else 200
     return JSONResponse(entry.body, status_code=status, media_type=FHIR_JSON, headers=headers)
 
 
@@ -105,24 +104,23 @@ def _put(
     if refused is not None:
         return refused
     raw = parse_json(body)
-    with Session(get_engine(), expire_on_commit=False) as session:
 
-        def granted(patient_id: str) -> None:
-            if principal.is_staff:  # staff correct only patients of their pathways
+    def granted(patient_id: str) -> None:
+        if principal.is_staff:  # staff correct only patients of their pathways
+            with session_scope() as session:
                 staff_patient(session, principal, patient_id)
 
-        done = correct(
-            session,
-            raw,
-            rtype,
-            _caller(principal),
-            resource_id=resource_id,
-            identifier=identifier,
-            if_match=request.headers.get("if-match"),
-            request_id=_request_id(request),
-            authorize=granted,
-        )
-    return _stored(done.entry, done.status)
+    done = correct(
+        raw,
+        rtype,
+        _caller(principal),
+        resource_id=resource_id,
+        identifier=identifier,
+        if_match=request.headers.get("if-match"),
+        request_id=_request_id(request),
+        authorize=granted,
+    )
+    return _stored(done.entry)
 
 
 @router.post("")
@@ -132,9 +130,35 @@ def post_bundle(request: Request, body: RawBody, principal: CurrentPrincipal) ->
     if refused is not None:
         return refused
     raw = parse_json(body)
-    with Session(get_engine(), expire_on_commit=False) as session:
-        response = ingest_bundle(session, raw, _caller(principal), _request_id(request))
-    return JSONResponse(response, media_type=FHIR_JSON)
+    done = ingest_bundle(raw, _caller(principal), _request_id(request))
+    return JSONResponse(_bundle_response(done), media_type=FHIR_JSON)
+
+
+def _bundle_response(done: BundleOutcome) -> dict[str, Any]:
+    """The transaction-response or batch-response Bundle: each entry's status, and where
+    it was stored or the OperationOutcome of why not."""
+    out: list[dict[str, Any]] = []
+    for result in done.results:
+        if isinstance(result, Refused):
+            status = status_of(result)
+            line = f"{status} {http.HTTPStatus(status).phrase}"
+            out.append({"response": {"status": line, "outcome": operation_outcome(result.issues)}})
+            continue
+        meta = result.body.get("meta") or {}
+        version = str(meta.get("versionId") or "1")
+        out.append(
+            {
+                "fullUrl": f"{result.rtype}/{result.id}",
+                "response": {
+                    "status": "201 Created" if result.created else "200 OK",
+                    "location": f"{result.rtype}/{result.id}/_history/{version}",
+                    "etag": f'W/"{version}"',
+                    "lastModified": meta.get("lastUpdated", utcnow().isoformat()),
+                },
+            }
+        )
+    kind = f"{done.kind}-response"
+    return {"resourceType": "Bundle", "type": kind, "timestamp": utcnow().isoformat(), "entry": out}
 
 
 @router.post("/Patient")

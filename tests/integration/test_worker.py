@@ -293,9 +293,6 @@ def test_a_correction_sent_before_the_first_job_ran_is_judged_once(
 ) -> None:
     """An app posts a reading and corrects it at once: the first job already reads the
     corrected version, so the correction's own job adds no second result for it."""
-    from sqlmodel import Session
-
-    from store.db import get_engine
     from usecases.ingest import correct as correct_module
     from usecases.ingest.correct import correct
     from usecases.ingest.prepare import Caller
@@ -315,8 +312,7 @@ def test_a_correction_sent_before_the_first_job_ran_is_judged_once(
         row.dedup_key = f"identifier=urn:test:worker|w-{pid}"
         session.add(row)
     corrected = {**first, "valueQuantity": {**first["valueQuantity"], "value": 81.5}}  # type: ignore[dict-item]
-    with Session(get_engine(), expire_on_commit=False) as session:
-        done = correct(session, corrected, "Observation", Caller(patient_id=pid), resource_id=rid)
+    done = correct(corrected, "Observation", Caller(patient_id=pid), resource_id=rid)
     assert done.version == 2
     assert jobs.triage_outbox(box) == "done"  # takes the correction's row along
     with session_scope() as session:

@@ -7,35 +7,45 @@ QuestionnaireResponse or Observation; problems are located as ``Bundle.entry[3].
 from __future__ import annotations
 
 import dataclasses
-import http
 from typing import Any
 
 from sqlmodel import Session
 
-from fhir_adapters import FhirInputError, OutcomeIssue, operation_outcome
-from store.models import utcnow
+from fhir_adapters import FhirInputError, OutcomeIssue
+from store.db import session_scope
+from usecases.errors import Refused, Why, why_of
 from usecases.ingest.checks import Context
-from usecases.ingest.prepare import INGESTED, Caller, Entry, Refused, prepare
+from usecases.ingest.prepare import INGESTED, Caller, Entry, prepare
 from usecases.ingest.upload import dispatch_after_commit, store_entries
 
-__all__ = ["ingest_bundle"]
+__all__ = ["BundleOutcome", "ingest_bundle"]
 
 _MAX_ISSUES = 50
 
 
+@dataclasses.dataclass(frozen=True)
+class BundleOutcome:
+    """What a Bundle did, entry by entry, in the order sent: ``transaction`` or ``batch``,
+    and for each entry the stored :class:`Entry` or the :class:`Refused` (located at
+    ``Bundle.entry[i]``)."""
+
+    kind: str
+    results: list[Entry | Refused]
+
+
 def ingest_bundle(
-    session: Session, raw: dict[str, Any], caller: Caller, request_id: str | None = None
-) -> dict[str, Any]:
-    """Store a transaction or batch Bundle; return the response Bundle."""
+    raw: dict[str, Any], caller: Caller, request_id: str | None = None
+) -> BundleOutcome:
+    """Store a transaction (all or nothing, one transaction) or batch Bundle."""
     if raw.get("resourceType") != "Bundle":
-        raise Refused.one(400, "invalid", "POST /fhir takes a Bundle", "resourceType")
+        raise Refused.one(Why.INVALID, "invalid", "POST /fhir takes a Bundle", "resourceType")
     kind = raw.get("type")
     if kind not in ("transaction", "batch"):
         text = "the Bundle type must be transaction or batch"
-        raise Refused.one(400, "value", text, "Bundle.type")
+        raise Refused.one(Why.INVALID, "value", text, "Bundle.type")
     items = raw.get("entry") or []
     if not isinstance(items, list):
-        raise Refused.one(400, "structure", "entry must be a JSON array", "Bundle.entry")
+        raise Refused.one(Why.INVALID, "structure", "entry must be a JSON array", "Bundle.entry")
     urls = frozenset(
         str(item.get("fullUrl"))
         for item in items
@@ -45,11 +55,15 @@ def ingest_bundle(
         and isinstance(item.get("resource"), dict)
         and item["resource"].get("resourceType") == "Patient"
     )
-    ctx = Context(session)
-    results = [_prepare_item(ctx, i, item, caller, urls) for i, item in enumerate(items)]
-    if kind == "transaction":
-        return _transaction(session, results, request_id)
-    return _batch(session, results, request_id)
+    with session_scope() as session:
+        ctx = Context(session)
+        results = [_prepare_item(ctx, i, item, caller, urls) for i, item in enumerate(items)]
+        if kind == "transaction":
+            outbox_ids = _transaction(session, results, request_id)
+        else:
+            outbox_ids = store_entries(session, _stored(results), request_id)
+    dispatch_after_commit(outbox_ids, request_id)
+    return BundleOutcome(kind, [_relocated_refusal(r, i) for i, r in enumerate(results)])
 
 
 def _prepare_item(
@@ -57,16 +71,18 @@ def _prepare_item(
 ) -> Entry | Refused:
     where = f"Bundle.entry[{index}]"
     if not isinstance(item, dict) or not isinstance(item.get("resource"), dict):
-        return Refused.one(400, "required", "each entry needs a resource", f"{where}.resource")
+        return Refused.one(
+            Why.INVALID, "required", "each entry needs a resource", f"{where}.resource"
+        )
     resource = item["resource"]
     rtype = resource.get("resourceType")
     given = item.get("request")
     request: dict[str, Any] = given if isinstance(given, dict) else {}
     if request.get("method") != "POST":
-        return Refused.one(400, "not-supported", "only POST entries are accepted", where)
+        return Refused.one(Why.INVALID, "not-supported", "only POST entries are accepted", where)
     if rtype not in INGESTED or str(request.get("url", "")).split("?")[0] != rtype:
         text = f"request.url must name the resource type (one of {', '.join(INGESTED)})"
-        return Refused.one(400, "value", text, f"{where}.request.url")
+        return Refused.one(Why.INVALID, "value", text, f"{where}.request.url")
     try:
         entry = prepare(ctx, resource, rtype, caller, request.get("ifNoneExist"), urls)
     except FhirInputError as exc:
@@ -87,59 +103,31 @@ def _relocated(exc: FhirInputError, index: int, rtype: str) -> Refused:
         elif not loc:
             loc = base
         issues.append(dataclasses.replace(issue, location=loc))
-    return Refused(issues, getattr(exc, "status", 400))
+    return Refused(issues, why_of(exc))
+
+
+def _stored(results: list[Entry | Refused]) -> list[Entry]:
+    return [r for r in results if isinstance(r, Entry)]
 
 
 def _transaction(
     session: Session, results: list[Entry | Refused], request_id: str | None
-) -> dict[str, Any]:
+) -> list[int]:
     refused = [r for r in results if isinstance(r, Refused)]
     if refused:
-        status = 403 if any(r.status == 403 for r in refused) else 400
-        raise Refused([i for r in refused for i in r.issues][:_MAX_ISSUES], status)
-    entries = [r for r in results if isinstance(r, Entry)]
+        why = Why.FORBIDDEN if any(r.why is Why.FORBIDDEN for r in refused) else Why.INVALID
+        raise Refused([i for r in refused for i in r.issues][:_MAX_ISSUES], why)
+    entries = _stored(results)
     outbox_ids = store_entries(session, entries, request_id)
     conflicts = [(i, e.refusal) for i, e in enumerate(entries) if e.refusal is not None]
-    if conflicts:
-        session.rollback()
+    if conflicts:  # raised: the whole transaction is rolled back
         issues = [_relocated(r, i, entries[i].rtype).issues[0] for i, r in conflicts]
-        raise Refused(issues[:_MAX_ISSUES], 409)
-    session.commit()
-    dispatch_after_commit(outbox_ids, request_id)
-    return _response("transaction-response", results)
+        raise Refused(issues[:_MAX_ISSUES], Why.CONFLICT)
+    return outbox_ids
 
 
-def _batch(
-    session: Session, results: list[Entry | Refused], request_id: str | None
-) -> dict[str, Any]:
-    entries = [r for r in results if isinstance(r, Entry)]
-    outbox_ids = store_entries(session, entries, request_id)
-    session.commit()
-    dispatch_after_commit(outbox_ids, request_id)
-    return _response("batch-response", results)
-
-
-def _response(kind: str, results: list[Entry | Refused]) -> dict[str, Any]:
-    out: list[dict[str, Any]] = []
-    for index, result in enumerate(results):
-        if isinstance(result, Entry) and result.refusal is not None:
-            result = _relocated(result.refusal, index, result.rtype)
-        if isinstance(result, Refused):
-            status = f"{result.status} {http.HTTPStatus(result.status).phrase}"
-            outcome = operation_outcome(result.issues)
-            out.append({"response": {"status": status, "outcome": outcome}})
-            continue
-        meta = result.body.get("meta") or {}
-        version = str(meta.get("versionId") or "1")
-        out.append(
-            {
-                "fullUrl": f"{result.rtype}/{result.id}",
-                "response": {
-                    "status": "201 Created" if result.created else "200 OK",
-                    "location": f"{result.rtype}/{result.id}/_history/{version}",
-                    "etag": f'W/"{version}"',
-                    "lastModified": meta.get("lastUpdated", utcnow().isoformat()),
-                },
-            }
-        )
-    return {"resourceType": "Bundle", "type": kind, "timestamp": utcnow().isoformat(), "entry": out}
+def _relocated_refusal(result: Entry | Refused, index: int) -> Entry | Refused:
+    """A batch entry that met a conflict while stored is reported as refused, in place."""
+    if isinstance(result, Entry) and result.refusal is not None:
+        return _relocated(result.refusal, index, result.rtype)
+    return result

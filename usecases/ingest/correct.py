@@ -27,9 +27,11 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
+from store.db import session_scope
 from store.models import Reading, Resource, ResourceVersion
+from usecases.errors import Refused, Why
 from usecases.ingest.checks import Context
-from usecases.ingest.prepare import Caller, Entry, Refused, prepare, query_key
+from usecases.ingest.prepare import Caller, Entry, prepare, query_key
 from usecases.ingest.upload import (
     content,
     dispatch_after_commit,
@@ -47,15 +49,16 @@ _WEAK_TAG = re.compile(r'\s*(?:W/)?"?(\d+)"?\s*')
 
 @dataclass(frozen=True)
 class Corrected:
-    """What a PUT stored: the entry (``body`` the current version) and the HTTP status."""
+    """What a PUT stored: the entry (``body`` the current version), whether the PUT
+    created the resource (a conditional PUT naming an identifier not stored yet), and the
+    version now current."""
 
     entry: Entry
-    status: int  # 200 updated (or unchanged), 201 created by a conditional PUT
+    created: bool
     version: int
 
 
 def correct(
-    session: Session,
     raw: dict[str, Any],
     rtype: str,
     caller: Caller,
@@ -69,16 +72,37 @@ def correct(
     """Store ``raw`` as the next version of the resource named by id or by identifier.
 
     ``authorize`` is called with the patient of the stored resource before anything is
-    changed (it raises to refuse: staff correct only patients of their pathways)."""
+    changed (it raises to refuse: staff correct only patients of their pathways). One
+    transaction; the new version's outbox row goes to the worker once it is committed."""
+    with session_scope() as session:
+        done, outbox_id = _correct(
+            session, raw, rtype, caller, resource_id, identifier, if_match, request_id, authorize
+        )
+    if outbox_id is not None:
+        dispatch_after_commit([outbox_id], request_id)
+    return done
+
+
+def _correct(
+    session: Session,
+    raw: dict[str, Any],
+    rtype: str,
+    caller: Caller,
+    resource_id: str | None,
+    identifier: str | None,
+    if_match: str | None,
+    request_id: str | None,
+    authorize: Callable[[str], object] | None,
+) -> tuple[Corrected, int | None]:
     if rtype not in CORRECTABLE:
         text = f"{rtype} cannot be corrected here; PUT takes {', '.join(CORRECTABLE)}"
-        raise Refused.one(405, "not-supported", text)
+        raise Refused.one(Why.NOT_ALLOWED, "not-supported", text)
     if raw.get("resourceType") != rtype:
         text = f"the body is a {raw.get('resourceType')}, the URL says {rtype}"
-        raise Refused.one(400, "invalid", text, "resourceType")
+        raise Refused.one(Why.INVALID, "invalid", text, "resourceType")
     if resource_id is not None and raw.get("id") not in (None, resource_id):
         text = f"the body's id {raw.get('id')!r} is not the id in the URL ({resource_id})"
-        raise Refused.one(400, "invalid", text, f"{rtype}.id")
+        raise Refused.one(Why.INVALID, "invalid", text, f"{rtype}.id")
     key = None
     if identifier is not None:
         key = query_key(f"identifier={identifier}")
@@ -86,28 +110,24 @@ def correct(
     entry = prepare(Context(session), body, rtype, caller)
     if key is not None and entry.dedup_key != key:
         text = f"the body must carry the identifier of the search ({identifier})"
-        raise Refused.one(400, "invalid", text, f"{rtype}.identifier")
+        raise Refused.one(Why.INVALID, "invalid", text, f"{rtype}.identifier")
     if session.get_bind().dialect.name == "sqlite":
         session.connection().exec_driver_sql("BEGIN IMMEDIATE")
     existing = _locked(session, rtype, resource_id, key)
     if existing is None:
         if resource_id is not None:
             text = f"{rtype}/{resource_id} does not exist; create it with POST /fhir/{rtype}"
-            raise Refused.one(404, "not-found", text)
+            raise Refused.one(Why.NOT_FOUND, "not-found", text)
         return _create(session, entry, request_id)
     if authorize is not None and existing.patient_id is not None:
         authorize(existing.patient_id)
     _check(existing, entry, caller, if_match)
     if content(existing.body) == content(entry.body):
-        session.rollback()
         entry.id, entry.body, entry.created = existing.id, existing.body, False
-        return Corrected(entry, 200, existing.version_id)
+        return Corrected(entry, False, existing.version_id), None
     outbox_id = _new_version(session, existing, entry, request_id)
-    session.commit()
-    if outbox_id is not None:
-        dispatch_after_commit([outbox_id], request_id)
     entry.id, entry.body, entry.created = existing.id, existing.body, False
-    return Corrected(entry, 200, existing.version_id)
+    return Corrected(entry, False, existing.version_id), outbox_id
 
 
 def _locked(
@@ -121,23 +141,20 @@ def _locked(
     return session.exec(query.with_for_update()).first()
 
 
-def _create(session: Session, entry: Entry, request_id: str | None) -> Corrected:
+def _create(session: Session, entry: Entry, request_id: str | None) -> tuple[Corrected, int | None]:
     outbox_ids = store_entries(session, [entry], request_id)
     if entry.refusal is not None:  # created by someone else a moment ago, with other content
-        session.rollback()
         raise entry.refusal
-    session.commit()
-    dispatch_after_commit(outbox_ids, request_id)
-    return Corrected(entry, 201 if entry.created else 200, 1)
+    return Corrected(entry, entry.created, 1), (outbox_ids[0] if outbox_ids else None)
 
 
 def _check(existing: Resource, entry: Entry, caller: Caller, if_match: str | None) -> None:
     rtype = existing.resource_type
     if caller.patient_id is not None and existing.patient_id != caller.patient_id:
-        raise Refused.one(403, "forbidden", "a patient may correct only their own data")
+        raise Refused.one(Why.FORBIDDEN, "forbidden", "a patient may correct only their own data")
     if existing.patient_id != entry.patient_id:
         raise Refused.one(
-            422,
+            Why.UNPROCESSABLE,
             "invariant",
             "a correction cannot move data to another patient: mark this one entered-in-error "
             "and post the data for the right patient",
@@ -145,7 +162,7 @@ def _check(existing: Resource, entry: Entry, caller: Caller, if_match: str | Non
         )
     if existing.dedup_key != entry.dedup_key:
         raise Refused.one(
-            422,
+            Why.UNPROCESSABLE,
             "invariant",
             "a correction keeps the identifier of what it corrects "
             f"({_shown_key(existing.dedup_key)})",
@@ -155,7 +172,7 @@ def _check(existing: Resource, entry: Entry, caller: Caller, if_match: str | Non
         match = _WEAK_TAG.fullmatch(if_match)
         if match is None or int(match.group(1)) != existing.version_id:
             raise Refused.one(
-                412,
+                Why.STALE,
                 "conflict",
                 f'If-Match {if_match} is not the current version (W/"{existing.version_id}"): '
                 "read the resource again and correct that version",

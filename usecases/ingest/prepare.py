@@ -12,8 +12,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fhir_adapters import (
-    FhirInputError,
-    OutcomeIssue,
     observation_measurements,
     parse_resource,
     plausibility_problems,
@@ -24,6 +22,7 @@ from fhir_adapters.norwegian_id import DNR_SYSTEM, FNR_SYSTEM, national_id_probl
 from fhir_adapters.observation import LOCAL_TZ
 from store.models import new_id, utcnow
 from triage import Measurement
+from usecases.errors import Refused, Why
 from usecases.ingest.checks import Context, response_problems, unit_problems
 
 INGESTED = ("Patient", "Questionnaire", "QuestionnaireResponse", "Observation")
@@ -33,18 +32,6 @@ _PREFIX = {"Patient": "p", "Questionnaire": "q", "QuestionnaireResponse": "qr", 
 # ahead (a clock an hour off) is stored, and triage flags it instead of using it.
 FUTURE_REFUSED_AFTER = dt.timedelta(days=1)
 EARLIEST_YEAR = 1900  # no home device reading or answer is older
-
-
-class Refused(FhirInputError):
-    """Input refused with an HTTP status (400 bad input, 403 not allowed, 409, 422)."""
-
-    def __init__(self, issues: list[OutcomeIssue], status: int = 400) -> None:
-        super().__init__(issues)
-        self.status = status
-
-    @classmethod
-    def one(cls, status: int, code: str, text: str, where: str = "") -> Refused:
-        return cls([OutcomeIssue("error", code, text, where)], status)
 
 
 @dataclass(frozen=True)
@@ -89,7 +76,9 @@ def prepare(
     resource = parse_resource(raw, expected)
     rtype = str(raw["resourceType"])
     if rtype not in INGESTED:
-        raise Refused.one(400, "not-supported", f"{rtype} cannot be posted here", "resourceType")
+        raise Refused.one(
+            Why.INVALID, "not-supported", f"{rtype} cannot be posted here", "resourceType"
+        )
     now = utcnow()
     meta = {**(raw.get("meta") or {}), "versionId": "1", "lastUpdated": now.isoformat()}
     entry = Entry(rtype, new_id(_PREFIX[rtype]), {**raw, "meta": meta})
@@ -99,7 +88,9 @@ def prepare(
         return entry
     if rtype == "Questionnaire":
         if not caller.author:
-            raise Refused.one(403, "forbidden", "only an author may publish questionnaires")
+            raise Refused.one(
+                Why.FORBIDDEN, "forbidden", "only an author may publish questionnaires"
+            )
         entry.canonical_url = str(raw["url"]) if raw.get("url") else None
         entry.dedup_key = _dedup_key(raw, if_none_exist)
         if entry.dedup_key is None and entry.canonical_url:
@@ -111,7 +102,7 @@ def prepare(
         entry.canonical_url, version = _answered_form(ctx, raw)
         problems = response_problems(ctx, resource, raw, entry.canonical_url, version)
         if problems:
-            raise Refused(problems, 422)
+            raise Refused(problems, Why.UNPROCESSABLE)
         entry.data_time = _aware(getattr(resource, "authored", None)) or now
         entry.withdrawn = raw.get("status") == "entered-in-error"
     else:
@@ -122,7 +113,7 @@ def prepare(
             or unit_problems(ctx, data, raw)
         )
         if problems:
-            raise Refused(problems, 422)
+            raise Refused(problems, Why.UNPROCESSABLE)
         entry.measurements = [_routed_first(ctx, m) for m in data.measurements]
         times = [m.time for m in data.measurements]
         entry.data_time = max(times) if times else _observation_time(resource) or now
@@ -168,7 +159,7 @@ def _answered_form(ctx: Context, raw: dict[str, Any]) -> tuple[str, str | None]:
     named = str(raw.get("questionnaire") or "").strip()
     if not named:
         raise Refused.one(
-            422,
+            Why.UNPROCESSABLE,
             "required",
             "questionnaire is required: the canonical URL of the form answered "
             "(http://...|version) or Questionnaire/{id} of a stored Questionnaire",
@@ -182,7 +173,7 @@ def _answered_form(ctx: Context, raw: dict[str, Any]) -> tuple[str, str | None]:
                 f"{named} is not a stored Questionnaire with a url; post the Questionnaire "
                 "first or give its canonical URL"
             )
-            raise Refused.one(422, "not-found", text, where)
+            raise Refused.one(Why.UNPROCESSABLE, "not-found", text, where)
         version = str(body["version"]) if body.get("version") else None
         return str(body["url"]), version
     url, _, version = named.partition("|")
@@ -196,30 +187,38 @@ def _subject(
     subject = raw.get("subject") or {}
     reference = subject.get("reference") if isinstance(subject, dict) else None
     if not reference:
-        raise Refused.one(422, "required", "subject must reference a Patient", where)
+        raise Refused.one(Why.UNPROCESSABLE, "required", "subject must reference a Patient", where)
     if reference in bundle_urls:
         if caller.patient_id is not None:
-            raise Refused.one(403, "forbidden", "a patient may post only for their own record")
+            raise Refused.one(
+                Why.FORBIDDEN, "forbidden", "a patient may post only for their own record"
+            )
         entry.patient_ref = reference
         return
     patient_id = reference_id(reference, "Patient")
     if caller.patient_id is not None and patient_id != caller.patient_id:
-        raise Refused.one(403, "forbidden", "a patient may post only for their own record")
+        raise Refused.one(
+            Why.FORBIDDEN, "forbidden", "a patient may post only for their own record"
+        )
     if patient_id is None or not ctx.patient_exists(patient_id):
-        raise Refused.one(422, "not-found", f"subject {reference} is not a known Patient", where)
+        raise Refused.one(
+            Why.UNPROCESSABLE, "not-found", f"subject {reference} is not a known Patient", where
+        )
     entry.patient_id = patient_id
 
 
 def _patient(entry: Entry, raw: dict[str, Any], caller: Caller, if_none_exist: str | None) -> None:
     if not caller.staff:
-        raise Refused.one(403, "forbidden", "only staff may register patients")
+        raise Refused.one(Why.FORBIDDEN, "forbidden", "only staff may register patients")
     candidates: list[tuple[int, str, str]] = []
     for i, ident in enumerate(raw.get("identifier") or []):
         system, value = ident.get("system"), ident.get("value")
         if system in (FNR_SYSTEM, DNR_SYSTEM):
             problem = national_id_problem(str(value or ""), system)
             if problem:
-                raise Refused.one(422, "value", problem, f"Patient.identifier[{i}].value")
+                raise Refused.one(
+                    Why.UNPROCESSABLE, "value", problem, f"Patient.identifier[{i}].value"
+                )
         if system and value:
             rank = {FNR_SYSTEM: 0, DNR_SYSTEM: 1}.get(system, 2)
             candidates.append((rank, str(system), str(value)))
@@ -229,7 +228,7 @@ def _patient(entry: Entry, raw: dict[str, Any], caller: Caller, if_none_exist: s
         found = [c for c in candidates if f"{c[1]}|{c[2]}" == wanted]
         if not key.startswith("identifier=") or not found:
             raise Refused.one(
-                400,
+                Why.INVALID,
                 "not-supported",
                 "If-None-Exist for a Patient must be identifier=SYSTEM|VALUE of one of its "
                 "identifiers",
@@ -267,7 +266,7 @@ def query_key(query: str) -> str:
     pairs = sorted(parse_qsl(query.strip().lstrip("?"), keep_blank_values=True))
     if not pairs or any(not key or not value for key, value in pairs):
         raise Refused.one(
-            400, "invalid", "If-None-Exist must be a search such as identifier=SYSTEM|VALUE"
+            Why.INVALID, "invalid", "If-None-Exist must be a search such as identifier=SYSTEM|VALUE"
         )
     return "&".join(f"{key}={value}" for key, value in pairs)
 
@@ -286,7 +285,7 @@ def _sane_time(rtype: str, when: dt.datetime | None, now: dt.datetime) -> None:
         utc = None if when.year < now.year else dt.datetime.max.replace(tzinfo=dt.UTC)
     if utc is None or utc.year < EARLIEST_YEAR:
         raise Refused.one(
-            422,
+            Why.UNPROCESSABLE,
             "value",
             f"{place} {when.isoformat()} is before {EARLIEST_YEAR}: a placeholder date, not the "
             "time of the data; check the device's clock",
@@ -294,7 +293,7 @@ def _sane_time(rtype: str, when: dt.datetime | None, now: dt.datetime) -> None:
         )
     if utc > now + FUTURE_REFUSED_AFTER:
         raise Refused.one(
-            422,
+            Why.UNPROCESSABLE,
             "value",
             f"{place} {when.isoformat()} is in the future (more than a day after the "
             f"server's time {now.isoformat(timespec='seconds')}); check the device's clock",

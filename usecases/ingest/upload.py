@@ -30,9 +30,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from messaging.dispatch import dispatch_soon
+from store.db import session_scope
 from store.models import Outbox, Patient, Reading, Resource, ResourceVersion
+from usecases.errors import Refused, Why
 from usecases.ingest.checks import Context
-from usecases.ingest.prepare import Caller, Entry, Refused, prepare
+from usecases.ingest.prepare import Caller, Entry, prepare
 
 __all__ = ["Caller", "Entry", "Refused", "dispatch_after_commit", "ingest", "store_entries"]
 
@@ -41,20 +43,19 @@ OUTBOXED = ("QuestionnaireResponse", "Observation")
 
 
 def ingest(
-    session: Session,
     raw: dict[str, Any],
     expected: str,
     caller: Caller,
     if_none_exist: str | None = None,
     request_id: str | None = None,
 ) -> Entry:
-    """Store one resource (``entry.created`` False: the same one was stored before)."""
-    entry = prepare(Context(session), raw, expected, caller, if_none_exist)
-    outbox_ids = store_entries(session, [entry], request_id)
-    if entry.refusal is not None:
-        session.rollback()
-        raise entry.refusal
-    session.commit()
+    """Store one resource (``entry.created`` False: the same one was stored before), in
+    one transaction with its outbox row, and hand the row to the worker once committed."""
+    with session_scope() as session:
+        entry = prepare(Context(session), raw, expected, caller, if_none_exist)
+        outbox_ids = store_entries(session, [entry], request_id)
+        if entry.refusal is not None:
+            raise entry.refusal  # rolled back: nothing of it is stored
     dispatch_after_commit(outbox_ids, request_id)
     return entry
 
@@ -216,12 +217,12 @@ def _answer_with_first(session: Session, entry: Entry) -> None:
         )
     ).first()
     if existing is None:
-        entry.refusal = Refused.one(409, "conflict", "could not be stored; send it again")
+        entry.refusal = Refused.one(Why.CONFLICT, "conflict", "could not be stored; send it again")
     elif existing.patient_id != entry.patient_id or not _sent_before(session, existing, entry.body):
         # An amendment sent as a new POST: answering 200 with the first body would drop it.
         # The same words when the identifier is another patient's: nothing is revealed.
         entry.refusal = Refused.one(
-            409,
+            Why.CONFLICT,
             "duplicate",
             f"this identifier is already used for different content: send a correction with "
             f"PUT /fhir/{entry.rtype}/{{id}} (or PUT /fhir/{entry.rtype}?identifier=SYSTEM|VALUE"
