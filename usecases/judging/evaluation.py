@@ -1,4 +1,4 @@
-"""Routing uploads to pathways, and judging each upload as of its own time.
+"""Judging each upload as of its own time (routing is :mod:`usecases.judging.routing`).
 
 RULES.md "When": each upload (a response, or one Observation, also when several come in one
 Bundle) is judged for itself, as of its own time: ``authored`` for a response, the
@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from fhir_adapters import flatten_response, observation_measurements, parse_resource
+from fhir_adapters import flatten_response, parse_resource
 from store.models import Reading, Resource, UTCDateTime
 from triage import (
     Level,
@@ -47,167 +47,11 @@ from triage.engine import FUTURE_TOLERANCE, REVIEW_MESSAGE
 from triage.model import ObservationInput
 from triage.units import UnitError, convert
 from triage.windows import Series
-from triage.worklist import due_time, no_reading_text, note_text
+from triage.worklist import due_time, note_text
+from usecases.judging.routing import codings_of
 
 _SLACK = dt.timedelta(days=2)  # a calendar month may be longer than its approximate 30 days
 _NOT_A_READING = ("cancelled", "entered-in-error")
-
-
-@dataclass
-class Work:
-    """What one pathway reads of an upload."""
-
-    resources: list[Resource] = field(default_factory=list)
-    extra_reasons: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by resource
-
-
-@dataclass
-class Routing:
-    readers: dict[str, list[str]]  # resource id -> ids of the pathways that read it
-    extra: dict[tuple[str, str], list[dict[str, Any]]]  # (resource, pathway) -> reasons
-    resources: dict[str, Resource]
-
-    def per_pathway(self, enrolled: set[str]) -> dict[str, Work]:
-        """Work per pathway: the enrolled readers of each resource, else all of its readers."""
-        out: dict[str, Work] = {}
-        for rid, readers in self.readers.items():
-            for pid in [p for p in readers if p in enrolled] or readers:
-                work = out.setdefault(pid, Work())
-                work.resources.append(self.resources[rid])
-                if (rid, pid) in self.extra:
-                    work.extra_reasons[rid] = self.extra[(rid, pid)]
-        return out
-
-
-def questionnaire_url(resource: Resource) -> str:
-    url = resource.canonical_url or str(resource.body.get("questionnaire") or "")
-    return url.split("|", 1)[0]
-
-
-def _stored_codes(
-    session: Session, observations: list[str]
-) -> dict[str, set[tuple[tuple[str, ...], tuple[str | None, ...]]]]:
-    """Every coding (of the value and of its panel) of the readings of these Observations."""
-    keys: dict[str, set[tuple[tuple[str, ...], tuple[str | None, ...]]]] = {
-        rid: set() for rid in observations
-    }
-    if not observations:
-        return keys
-    stored = session.exec(
-        select(Reading.resource_id, Reading.code, Reading.panel, Reading.alt).where(
-            col(Reading.resource_id).in_(observations)
-        )
-    )
-    for rid, code, panel, alt in stored:
-        keys[rid].add(_codings(code, panel, alt))
-    return keys
-
-
-def _codings(
-    code: str, panel: str | None, alt: Mapping[str, Any] | None
-) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
-    codes = (code, *((alt or {}).get("codes") or ()))
-    panels: tuple[str | None, ...] = (
-        (panel, *((alt or {}).get("panels") or ())) if panel is not None else (None,)
-    )
-    return codes, panels
-
-
-def routes_of(
-    session: Session, resources: list[Resource], pathways: Mapping[str, Pathway]
-) -> Routing:
-    """Which pathways read which resource of an upload (by ANY coding), and the
-    no-reading reasons. A withdrawn resource is routed by what it was: its pathways must
-    hear that it was withdrawn."""
-    routing = Routing({}, {}, {r.id: r for r in resources})
-    observations = [r.id for r in resources if r.resource_type == "Observation"]
-    keys = _stored_codes(session, observations)
-    for resource in resources:
-        if resource.resource_type == "QuestionnaireResponse":
-            url = questionnaire_url(resource)
-            routing.readers[resource.id] = [
-                pid for pid, p in pathways.items() if p.reads_questionnaire(url)
-            ]
-        elif resource.resource_type == "Observation":
-            absent = _absent_values(resource.body, bool(keys[resource.id]))
-            codings = set(keys[resource.id])
-            if resource.withdrawn:
-                codings |= _body_codings(resource.body)
-            readers = []
-            for pid, pathway in pathways.items():
-                reasons = []
-                if not resource.withdrawn or resource.version_id == 1:
-                    reasons = [
-                        _no_reading_reason(route.name, why, pathway.language)
-                        for codes, panels, why in absent
-                        if (route := pathway.route_for_codes(codes, panels)) is not None
-                    ]
-                if reasons or any(pathway.route_for_codes(c, p) for c, p in codings):
-                    readers.append(pid)
-                if reasons:
-                    routing.extra[(resource.id, pid)] = reasons
-            routing.readers[resource.id] = readers
-    return routing
-
-
-def _body_codings(body: dict[str, Any]) -> set[tuple[tuple[str, ...], tuple[str | None, ...]]]:
-    """The codings an Observation's body names, for one whose readings are gone."""
-    codes = tuple(_coding_keys(body.get("code")))
-    out: set[tuple[tuple[str, ...], tuple[str | None, ...]]] = set()
-    if codes:
-        out.add((codes, (None,)))
-    for component in body.get("component") or []:
-        parts = tuple(_coding_keys(component.get("code") if isinstance(component, dict) else None))
-        if parts:
-            out.add((parts, codes or (None,)))
-    return out
-
-
-def _coding_keys(concept: Any) -> list[str]:
-    codings = concept.get("coding") if isinstance(concept, dict) else None
-    return [
-        f"{c.get('system', '')}|{c['code']}"
-        for c in codings or []
-        if isinstance(c, dict) and c.get("code")
-    ]
-
-
-def _no_reading_reason(name: str, why: str, language: str) -> dict[str, Any]:
-    return {
-        "rule": None,
-        "level": Level.YELLOW.label,
-        "text": no_reading_text(name, why, language),
-        "kind": "no-reading",
-    }
-
-
-def _absent_values(
-    body: dict[str, Any], has_readings: bool
-) -> list[tuple[tuple[str, ...], tuple[str | None, ...], str]]:
-    """(codes, panels, why) for every value the Observation announces but does not carry."""
-    components = body.get("component") or []
-    suspicious = (
-        not has_readings
-        or body.get("status") in _NOT_A_READING
-        or any("valueQuantity" not in c for c in components if isinstance(c, dict))
-    )
-    if not suspicious:
-        return []
-    data = observation_measurements(parse_resource(body, "Observation"))
-    out: list[tuple[tuple[str, ...], tuple[str | None, ...], str]] = []
-    for note in data.not_readings:
-        where = note.location or "Observation"
-        if where.startswith("Observation.component["):
-            index = int(where.removeprefix("Observation.component[").split("]", 1)[0])
-            codes = tuple(_coding_keys(components[index].get("code")))
-            if codes:
-                out.append((codes, tuple(data.codes), note.diagnostics))
-        else:
-            out.append((tuple(data.codes), (None,), note.diagnostics))
-    return out
-
-
-# --- judging ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -443,7 +287,7 @@ def newest_data_time(
         for time, code, panel, alt in coded:
             if newest is not None and time <= newest:
                 break
-            if pathway.route_for_codes(*_codings(code, panel, alt)) is not None:
+            if pathway.route_for_codes(*codings_of(code, panel, alt)) is not None:
                 times.append(time)
                 break
     return max(times, default=None)
