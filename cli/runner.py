@@ -164,63 +164,22 @@ def run(args: argparse.Namespace) -> int:
     if settings.environment == "production":
         say("triage run: refused: ENVIRONMENT=production (it prints development tokens)", True)
         return 2
-    from runtime.logs import configure_logging
-    from store.db import migrate
-
-    configure_logging("run")
-    log_dir = Path(args.logs) if args.logs else settings.broker_dir.parent / "log"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    metrics_dir(settings)
-    migrate()
-    for note in publish_rules():
-        say(note)
+    log_dir = _prepare(settings, args.logs)
     base = f"http://{settings.host}:{settings.port}"
     children = Children(log_dir)
     previous = {s: signal.signal(s, _raise_stop) for s in (signal.SIGTERM, signal.SIGHUP)}
-    node = f"run-{uuid.uuid4().hex[:6]}@%h"
     try:
-        children.start("worker", celery_command("worker", ["--concurrency=2", "-n", node]))
-        children.start("beat", celery_command("beat", ["-s", str(log_dir / "celerybeat-schedule")]))
-        # ``triage serve``: JSON logs and no uvicorn access log (it would print raw queries).
-        children.start(
-            "api",
-            [
-                sys.executable,
-                "-m",
-                "cli",
-                "serve",
-                "--host",
-                settings.host,
-                "--port",
-                str(settings.port),
-            ],
-        )
+        _start(children, settings, log_dir)
         wait_ready(base, children)
         say(f"API ready at {base}; worker and scheduler started")
         make = token_maker()
         seeded = not args.no_seed and _patient_count() == 0
         if seeded:
-            from seeds.load import load_demo
-
-            say("loading the synthetic demo data through the API ...")
-            report = load_demo(base, make, progress=lambda text: say(f"  {text}"))
-            say(f"loaded {report.summary()}")
+            _load_demo(base, make)
         token = make("clinician", None)
         counts = wait_for_worklist(base, token, children, args.wait)
-        if seeded:
-            # The scheduler's first overdue check comes a few minutes after it starts; the
-            # demo's missing questionnaires should be on the worklist at once.
-            from usecases.periodic import mark_overdue
-
-            try:
-                flagged = mark_overdue()
-            except Exception as exc:  # a demo nicety: the scheduler does it again in minutes
-                say(f"the first overdue check failed ({exc.__class__.__name__}); the scheduler")
-                say("  runs it again within OVERDUE_CHECK_SECONDS")
-                flagged = 0
-            if flagged:
-                say(f"{flagged} overdue questionnaire(s) flagged")
-                counts = wait_for_worklist(base, token, children, args.wait)
+        if seeded and _flag_overdue():
+            counts = wait_for_worklist(base, token, children, args.wait)
         _banner(base, token, counts, log_dir, settings)
         while not children.dead():
             time.sleep(1)
@@ -233,10 +192,65 @@ def run(args: argparse.Namespace) -> int:
         say(f"triage run: {exc}", True)
         return 1
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN)
-        children.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        say("stopped")
+        _stop(children, previous)
+
+
+def _prepare(settings: Settings, logs: str | None) -> Path:
+    """Logging, the log and metrics folders, the newest migration and the rules published;
+    returns the log folder."""
+    from runtime.logs import configure_logging
+    from store.db import migrate
+
+    configure_logging("run")
+    log_dir = Path(logs) if logs else settings.broker_dir.parent / "log"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    metrics_dir(settings)
+    migrate()
+    for note in publish_rules():
+        say(note)
+    return log_dir
+
+
+def _start(children: Children, settings: Settings, log_dir: Path) -> None:
+    """A worker, the scheduler and the API, each a child in its own process group."""
+    node = f"run-{uuid.uuid4().hex[:6]}@%h"
+    children.start("worker", celery_command("worker", ["--concurrency=2", "-n", node]))
+    children.start("beat", celery_command("beat", ["-s", str(log_dir / "celerybeat-schedule")]))
+    # ``triage serve``: JSON logs and no uvicorn access log (it would print raw queries).
+    serve = ["serve", "--host", settings.host, "--port", str(settings.port)]
+    children.start("api", [sys.executable, "-m", "cli", *serve])
+
+
+def _load_demo(base: str, make: Any) -> None:
+    from seeds.load import load_demo
+
+    say("loading the synthetic demo data through the API ...")
+    report = load_demo(base, make, progress=lambda text: say(f"  {text}"))
+    say(f"loaded {report.summary()}")
+
+
+def _flag_overdue() -> int:
+    """The scheduler's first overdue check comes a few minutes after it starts; the demo's
+    missing questionnaires should be on the worklist at once. Returns how many."""
+    from usecases.periodic import mark_overdue
+
+    try:
+        flagged = mark_overdue()
+    except Exception as exc:  # a demo nicety: the scheduler does it again in minutes
+        say(f"the first overdue check failed ({exc.__class__.__name__}); the scheduler")
+        say("  runs it again within OVERDUE_CHECK_SECONDS")
+        return 0
+    if flagged:
+        say(f"{flagged} overdue questionnaire(s) flagged")
+    return flagged
+
+
+def _stop(children: Children, previous: dict[signal.Signals, Any]) -> None:
+    """Stop the children with no signal in between, then restore the handlers."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    children.stop()
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    say("stopped")

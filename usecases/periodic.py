@@ -23,7 +23,6 @@ from sqlmodel import Session, col, select
 
 from messaging.dispatch import dispatch
 from runtime import metrics
-from runtime.settings import get_settings
 from store.db import session_scope
 from store.models import Enrolment, Outbox, Resource, UTCDateTime, WorklistItem
 from store.pathways import compiled, latest_rows
@@ -35,6 +34,8 @@ from usecases.judging.job import record_failure, with_conflict_retry
 log = logging.getLogger(__name__)
 
 UNDISPATCHED_AFTER = dt.timedelta(seconds=5)  # the API dispatches right after its commit
+# A row handed over this long ago and still not done is sent again (OUTBOX_STALE_SECONDS).
+STALE_AFTER = dt.timedelta(seconds=600)
 MAX_RESENDS = 5
 BATCH = 500
 
@@ -42,15 +43,13 @@ BATCH = 500
 def resend_outbox(
     now: dt.datetime | None = None,
     undispatched_after: dt.timedelta = UNDISPATCHED_AFTER,
-    stale_after: dt.timedelta | None = None,
+    stale_after: dt.timedelta = STALE_AFTER,
     limit: int = BATCH,
 ) -> int:
     """Hand over again the rows that need it (at most ``limit``); return how many were sent.
 
-    ``stale_after`` defaults to ``OUTBOX_STALE_SECONDS`` (10 minutes)."""
+    The worker's task passes ``OUTBOX_STALE_SECONDS`` as ``stale_after``."""
     now = now or dt.datetime.now(dt.UTC)
-    if stale_after is None:
-        stale_after = dt.timedelta(seconds=get_settings().outbox_stale_seconds)
     with session_scope() as session:
         found = session.exec(
             select(Outbox.id, Outbox.dispatched_at, Outbox.attempts)

@@ -11,6 +11,7 @@ an outbox row is worked carries the request id of the upload that made the row.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import random
 from typing import Any
@@ -88,7 +89,8 @@ def triage_outboxes(outbox_ids: list[int]) -> int:
 @shared_task(name=RESEND_OUTBOX, acks_late=True)
 def resend_outbox() -> int:
     """Hand over outbox rows that were never sent or were lost on the way."""
-    return periodic.resend_outbox()
+    stale = dt.timedelta(seconds=get_settings().outbox_stale_seconds)
+    return periodic.resend_outbox(stale_after=stale)
 
 
 @shared_task(name=MARK_OVERDUE, acks_late=True)

@@ -65,12 +65,39 @@ def store_entries(session: Session, entries: list[Entry], request_id: str | None
     so that entries referencing one by ``urn:uuid`` get its stored id."""
     if session.get_bind().dialect.name == "sqlite":
         session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+    by_url = _store_patients(session, entries)
+    groups = _uploads_by_patient(session, entries, by_url)
+    outbox_ids: list[int] = []
+    readings: list[dict[str, Any]] = []
+    for patient_id, group in groups.items():
+        outbox_id = _store_group(session, patient_id, group, request_id)
+        if outbox_id is not None:
+            outbox_ids.append(outbox_id)
+            readings += reading_rows(
+                [e for e in group if e.created and e.refusal is None], patient_id
+            )
+    if readings:
+        session.execute(Reading.__table__.insert(), readings)  # type: ignore[attr-defined]
+    session.flush()
+    return outbox_ids
+
+
+def _store_patients(session: Session, entries: list[Entry]) -> dict[str, str]:
+    """Store the Patient entries; return their ids by the ``fullUrl`` they came with."""
     by_url: dict[str, str] = {}
     for entry in entries:
         if entry.rtype == "Patient":
             _store_patient(session, entry)
             if entry.full_url:
                 by_url[entry.full_url] = entry.id
+    return by_url
+
+
+def _uploads_by_patient(
+    session: Session, entries: list[Entry], by_url: dict[str, str]
+) -> dict[str, list[Entry]]:
+    """Point references to a Patient of the same Bundle at its stored id, store the
+    Questionnaires, and group the uploads (responses, readings) by patient."""
     groups: dict[str, list[Entry]] = defaultdict(list)
     for entry in entries:
         if entry.patient_ref is not None:
@@ -81,29 +108,29 @@ def store_entries(session: Session, entries: list[Entry], request_id: str | None
             _store_resources(session, [entry])
         elif entry.rtype in OUTBOXED:
             groups[str(entry.patient_id)].append(entry)
-    outbox_ids: list[int] = []
-    readings: list[dict[str, Any]] = []
+    return groups
+
+
+def _store_group(
+    session: Session, patient_id: str, group: list[Entry], request_id: str | None
+) -> int | None:
+    """One patient's uploads and their outbox row; the row's id, or None when every upload
+    was stored before (the row is removed again: nothing new to judge)."""
+    # Core statements, not the ORM unit of work: this is the hot path of every upload.
     outbox_table = Outbox.__table__  # type: ignore[attr-defined]
-    for patient_id, group in groups.items():
-        # Core statements, not the ORM unit of work: this is the hot path of every upload.
-        outbox_id = new_outbox(session, patient_id, [e.id for e in group], request_id)
-        _store_resources(session, group, outbox_id)
-        new = [e for e in group if e.created and e.refusal is None]
-        if not new:
-            session.execute(outbox_table.delete().where(outbox_table.c.id == outbox_id))
-            continue
-        if len(new) != len(group):
-            session.execute(
-                outbox_table.update()
-                .where(outbox_table.c.id == outbox_id)
-                .values(resource_ids=[e.id for e in new])
-            )
-        outbox_ids.append(outbox_id)
-        readings += reading_rows(new, patient_id)
-    if readings:
-        session.execute(Reading.__table__.insert(), readings)  # type: ignore[attr-defined]
-    session.flush()
-    return outbox_ids
+    outbox_id = new_outbox(session, patient_id, [e.id for e in group], request_id)
+    _store_resources(session, group, outbox_id)
+    new = [e for e in group if e.created and e.refusal is None]
+    if not new:
+        session.execute(outbox_table.delete().where(outbox_table.c.id == outbox_id))
+        return None
+    if len(new) != len(group):
+        session.execute(
+            outbox_table.update()
+            .where(outbox_table.c.id == outbox_id)
+            .values(resource_ids=[e.id for e in new])
+        )
+    return outbox_id
 
 
 def reading_rows(entries: list[Entry], patient_id: str) -> list[dict[str, Any]]:

@@ -30,7 +30,6 @@ from sqlmodel import Session, col, select
 
 from runtime import metrics
 from runtime.logs import adopt_request_id
-from runtime.settings import get_settings
 from store.models import Outbox, Patient, Resource
 from store.pathways import pathways_in_force
 from usecases.judging.enrolments import active_enrolments
@@ -190,10 +189,11 @@ def _mark_routed(session: Session, resources: list[Resource], routing: Routing) 
 def _test_pause(outbox_id: int, stage: str) -> None:
     """Test-only hook: with ENVIRONMENT=test and TRIAGE_TEST_PAUSE_SECONDS set, hold the
     transaction open at ``stage`` (``TRIAGE_TEST_PAUSE_AT``: ``commit``, the default, or
-    ``evaluated``), so a test can kill the worker halfway or race a second job against it."""
+    ``evaluated``), so a test can kill the worker halfway or race a second job against it.
+    Read from the environment on purpose: a hook, not a setting anyone configures."""
     seconds = os.environ.get("TRIAGE_TEST_PAUSE_SECONDS")
     at = os.environ.get("TRIAGE_TEST_PAUSE_AT", "commit")
-    if seconds and at == stage and get_settings().environment == "test":
+    if seconds and at == stage and os.environ.get("ENVIRONMENT") == "test":
         where = "before committing" if stage == "commit" else f"at {stage} of"
         log.warning("test pause %s outbox %s", where, outbox_id)
         time.sleep(float(seconds))
