@@ -26,13 +26,14 @@ def compiled(row: PathwayVersion) -> Pathway:
         pathway: Pathway | None = _compiled.get(row.sha256)
     if pathway is None:
         pathway = load_pathway_text(row.text, f"{row.pathway_id}.yaml")
-        remember(pathway)
+        with _lock:
+            _compiled[row.sha256] = pathway
     return pathway
 
 
 def remember(pathway: Pathway) -> None:
-    """Keep a pathway compiled elsewhere (a publish) and ask the database again for the
-    set in force on the next call."""
+    """Keep a pathway this process has just published, and ask the database again for
+    the set in force on the next call."""
     with _lock:
         _compiled[pathway.sha256] = pathway
         _in_force.clear()

@@ -72,7 +72,9 @@ def test_a_looser_threshold_published_never_lowers_an_open_red(api: Api) -> None
 
 def test_a_pathway_file_whose_own_tests_fail_is_refused_and_changes_nothing(api: Api) -> None:
     patient = api.new_patient(WRIST_PATHWAY)
-    api.created(patient, wrist(patient, 7, ago(1)))
+    # Pain 9 is red whatever pain_red (4 to 8) the tests before this one left in force.
+    api.created(patient, wrist(patient, 9, ago(1)))
+    assert api.the_item(patient, WRIST_PATHWAY)["level"] == "red"
     before = api.get(f"/api/pathways/{WRIST_PATHWAY}").json()
     # pain_red 9: its own test "sterke smerter" (pain 8, expect red) fails
     text = re.sub(r"(?m)^version: \d+$", f"version: {before['version'] + 1}", before["text"])
