@@ -1,4 +1,8 @@
-"""The FastAPI application: routers, error shapes, body limit, request ids."""
+"""The FastAPI application: routers, error shapes, body limit, request ids.
+
+``create_app(settings)`` builds an app on those settings (the environment's when none are
+given: uvicorn's ``--factory``, the tests and the benches call it so); the app keeps them
+on ``app.state.settings``, where routes find them through :data:`api.deps.SettingsDep`."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from fastapi import FastAPI
 from api import errors, fhir, metrics, ops, pathways, patients, security, web, worklist
 from api.middleware import BodyLimit, RequestId
 from fhir_adapters import warm_up
-from runtime.settings import get_settings
+from runtime.settings import Settings, get_settings
 from store.db import DB_THREADS
 
 
@@ -25,8 +29,9 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-def create_app() -> FastAPI:
-    settings = get_settings()
+def create_app(settings: Settings | None = None) -> FastAPI:
+    if settings is None:
+        settings = get_settings()
     app = FastAPI(
         title="Behovsstyrt poliklinikk – triage",
         version="0.1.0",
@@ -34,6 +39,7 @@ def create_app() -> FastAPI:
         docs_url="/docs",
         redoc_url=None,
     )
+    app.state.settings = settings
     errors.install(app)
     for module in (ops, metrics, fhir, worklist, patients, pathways):
         app.include_router(module.router)

@@ -9,6 +9,7 @@ another patient exists.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
@@ -17,7 +18,9 @@ import jwt
 from fastapi import Depends, HTTPException, Request
 from sqlmodel import Session
 
-from runtime.settings import Settings, get_settings
+from api.deps import SettingsDep
+from runtime import caches
+from runtime.settings import Settings
 from store.db import get_session
 from store.models import AuditEvent
 
@@ -79,18 +82,19 @@ def decode_token(settings: Settings, token: str) -> Principal:
     posting every few seconds sends the same token each time.
     """
     key = (settings.jwt_secret, settings.jwt_audience, settings.jwt_issuer, token)
-    cached = _verified.get(key)
+    with _verified_lock:
+        cached: tuple[float, Principal] | None = _verified.get(key)
     if cached is not None and cached[0] > time.time():
         return cached[1]
     principal, expires = _decode(settings, token)
-    if len(_verified) >= _VERIFIED_LIMIT:
-        _verified.clear()
-    _verified[key] = (expires, principal)
+    with _verified_lock:
+        _verified[key] = (expires, principal)
     return principal
 
 
-_verified: dict[tuple[str, str, str, str], tuple[float, Principal]] = {}
-_VERIFIED_LIMIT = 10_000
+# Tokens verified before, with their expiry (the least recently used go first).
+_verified = caches.lru("auth.verified", maxsize=10_000)
+_verified_lock = threading.Lock()
 
 
 def _decode(settings: Settings, token: str) -> tuple[Principal, float]:
@@ -123,22 +127,22 @@ def forbidden(detail: str = "not allowed for this token") -> HTTPException:
     return HTTPException(403, detail=detail)
 
 
-def bearer_principal(request: Request) -> Principal:
+def bearer_principal(request: Request, settings: Settings) -> Principal:
     """The verified caller of ``request``'s bearer token; raises a ``401`` HTTPException."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise unauthorized()
     try:
-        return decode_token(get_settings(), token.strip())
+        return decode_token(settings, token.strip())
     except jwt.InvalidTokenError:
         raise unauthorized("the token is invalid or has expired") from None
 
 
-async def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request, settings: SettingsDep) -> Principal:
     # async: FastAPI runs a plain ``def`` dependency in a worker thread, and the thread hop
     # cost more than the check itself (a header and an HMAC) on every request.
-    principal = bearer_principal(request)
+    principal = bearer_principal(request, settings)
     request.state.principal = principal
     return principal
 

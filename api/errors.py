@@ -1,8 +1,13 @@
-"""Errors as callers expect them: OperationOutcome under /fhir, plain JSON under /api."""
+"""Errors as callers expect them: OperationOutcome under /fhir, plain JSON elsewhere.
+
+:func:`error_response` is the one place that chooses an error's shape from the path; the
+exception handlers here and the middleware that refuse before the app runs (the body
+limit, the rate limit) all answer through it."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -12,6 +17,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.requests import ClientDisconnect
 
 from api.auth import bearer_principal
+from api.deps import settings_of
 from fhir_adapters import FhirInputError, OutcomeIssue, operation_outcome
 from usecases.errors import Why, why_of
 
@@ -50,22 +56,61 @@ def status_of(exc: FhirInputError) -> int:
 
 
 def outcome_response(
-    status: int, issues: list[OutcomeIssue], headers: dict[str, str] | None = None
+    status: int, issues: list[OutcomeIssue], headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     return JSONResponse(
         operation_outcome(issues), status_code=status, media_type=FHIR_JSON, headers=headers
     )
 
 
+def issue_code(status: int) -> str:
+    """The OperationOutcome issue code of an HTTP error status."""
+    return _ISSUE_CODES.get(status, "invalid" if status < 500 else "exception")
+
+
 def simple_outcome(
-    status: int, diagnostics: str, location: str = "", headers: dict[str, str] | None = None
+    status: int, diagnostics: str, location: str = "", headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
-    code = _ISSUE_CODES.get(status, "invalid" if status < 500 else "exception")
-    return outcome_response(status, [OutcomeIssue("error", code, diagnostics, location)], headers)
+    issue = OutcomeIssue("error", issue_code(status), diagnostics, location)
+    return outcome_response(status, [issue], headers)
 
 
-def _is_fhir(request: Request) -> bool:
-    return request.url.path.startswith("/fhir")
+def is_fhir(path: str) -> bool:
+    """A request under /fhir speaks FHIR: its errors are OperationOutcomes."""
+    return path.startswith("/fhir")
+
+
+def error_response(
+    path: str,
+    status: int,
+    detail: Any,
+    *,
+    headers: Mapping[str, str] | None = None,
+    problems: list[dict[str, str]] | None = None,
+    fhir_status: int | None = None,
+) -> JSONResponse:
+    """The error answer to a request for ``path``: the one place that picks its shape.
+
+    Under /fhir an OperationOutcome (one issue saying ``detail``, or one per problem, with
+    its location) with ``fhir_status`` when FHIR answers with another status than the JSON
+    API; elsewhere ``{"error": detail}``, with ``"problems"`` when given.
+    """
+    if is_fhir(path):
+        status = fhir_status or status
+        if problems is None:
+            return simple_outcome(status, str(detail), headers=headers)
+        code = issue_code(status)
+        issues = [OutcomeIssue("error", code, p["message"], p["location"]) for p in problems]
+        return outcome_response(status, issues, headers)
+    body: dict[str, Any] = {"error": detail}
+    if problems is not None:
+        body["problems"] = problems
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def takes_bearer(path: str) -> bool:
+    """The JSON API and FHIR authenticate with a bearer token (the pages with a cookie)."""
+    return path.startswith(("/api/", "/fhir/"))
 
 
 def install(app: FastAPI) -> None:
@@ -81,23 +126,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        headers = dict(exc.headers or {})
-        if _is_fhir(request):
-            return simple_outcome(exc.status_code, str(exc.detail), headers=headers)
-        body: dict[str, Any] = {"error": exc.detail}
-        return JSONResponse(body, status_code=exc.status_code, headers=headers)
+        return error_response(request.url.path, exc.status_code, exc.detail, headers=exc.headers)
 
     @app.exception_handler(OperationalError)
     async def database_busy(request: Request, exc: OperationalError) -> JSONResponse:
         # The database refused for a moment (SQLite's write lock held past its timeout,
         # PostgreSQL restarting): nothing was stored, and the caller should send it again.
-        headers = {"Retry-After": "1"}
         text = "the database is busy; nothing was stored, send it again"
         # The type only: the driver's message may quote the statement's values.
         log.warning("database unavailable (%s); answered 503", type(exc).__name__)
-        if _is_fhir(request):
-            return simple_outcome(503, text, headers=headers)
-        return JSONResponse({"error": text}, status_code=503, headers=headers)
+        return error_response(request.url.path, 503, text, headers={"Retry-After": "1"})
 
     @app.exception_handler(ClientDisconnect)
     async def client_left(request: Request, exc: ClientDisconnect) -> Response:
@@ -112,17 +150,15 @@ def install(app: FastAPI) -> None:
         # The database refused a value the caller sent (PostgreSQL: a NUL character in a
         # path, query or form field): the caller's mistake, and the statement stored nothing.
         text = "a value in the request cannot be stored or searched (such as a NUL character)"
-        if _is_fhir(request):
-            return simple_outcome(400, text)
-        return JSONResponse({"error": text}, status_code=400)
+        return error_response(request.url.path, 400, text)
 
     @app.exception_handler(RequestValidationError)
     async def validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         # FastAPI parses a body before it runs the token check: a caller without a valid
         # token must learn nothing about what a call expects, so it gets the 401 instead.
-        if request.url.path.startswith(("/api/", "/fhir/")):
+        if takes_bearer(request.url.path):
             try:
-                bearer_principal(request)
+                bearer_principal(request, settings_of(request))
             except HTTPException as refusal:
                 return await http_error(request, refusal)
         problems = [
@@ -132,9 +168,7 @@ def install(app: FastAPI) -> None:
             }
             for err in exc.errors()
         ]
-        if _is_fhir(request):
-            issues = [
-                OutcomeIssue("error", "invalid", p["message"], p["location"]) for p in problems
-            ]
-            return outcome_response(400, issues)
-        return JSONResponse({"error": "invalid request", "problems": problems}, status_code=422)
+        # FHIR answers a request that does not parse 400; the JSON API 422.
+        return error_response(
+            request.url.path, 422, "invalid request", problems=problems, fhir_status=400
+        )

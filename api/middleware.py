@@ -3,7 +3,6 @@ its access line and request metrics."""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -14,6 +13,8 @@ from typing import Any
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api import metrics
+from api.errors import error_response
 from runtime.logs import request_context
 
 access_log = logging.getLogger("triage.access")
@@ -34,7 +35,7 @@ class BodyLimit:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(scope, send)
+            await self._refuse(scope, receive, send)
             return
         seen = 0
         started = False
@@ -58,31 +59,11 @@ class BodyLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._refuse(scope, send)
+                await self._refuse(scope, receive, send)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         text = f"the body is larger than the limit of {self.limit} bytes"
-        body: dict[str, Any]
-        if str(scope.get("path", "")).startswith("/fhir"):
-            body = {
-                "resourceType": "OperationOutcome",
-                "issue": [{"severity": "error", "code": "too-long", "diagnostics": text}],
-            }
-            media = b"application/fhir+json"
-        else:
-            body, media = {"error": text}, b"application/json"
-        payload = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", media),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+        await error_response(scope["path"], 413, text)(scope, receive, send)
 
 
 class _TooLarge(Exception):
@@ -131,8 +112,6 @@ class RequestId:
 
 
 def _access(scope: Scope, status: int, seconds: float) -> None:
-    from api import metrics
-
     method = str(scope.get("method", ""))
     route = route_template(scope)
     metrics.observe_request(method, route, status, seconds)

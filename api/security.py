@@ -1,39 +1,42 @@
-"""Security basics in front of the app: write rate limits, CORS (closed by default) and
-security headers on every response.
+"""Security basics in front of the app: write rate limits, CORS (closed by default), and the
+security headers of :mod:`api.headers`.
 
 Rate limits are token buckets keyed by the verified token's subject (a fresh token for the
 same subject shares the bucket), in Redis when ``REDIS_URL`` is set so every API process
-counts together, in this process otherwise. The Redis client is a few lines of RESP over a
-plain non-blocking socket: redis-py cost about 75 us of CPU per call, this about 20 us, and
-a socket (unlike an asyncio stream) is not tied to one event loop. When Redis does not
-answer, writes are accepted (fail open): refusing patients' data because the limiter's
-store is down would lose more than the limit protects.
+counts together (``redis://``, ``rediss://`` with TLS, ``unix://``), in this process
+otherwise. When Redis does not answer, writes are accepted (fail open): refusing patients'
+data because the limiter's store is down would lose more than the limit protects.
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
-import hashlib
-import json
 import logging
 import math
-import socket
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import jwt
 from fastapi import FastAPI
+from fastapi.responses import HTMLResponse, Response
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import decode_token
+from api.errors import error_response
+from api.headers import SecurityHeaders
 from api.web.i18n import Words
 from api.web.pages import COOKIE, fragment, language
+from runtime import caches
 from runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,25 +44,8 @@ log = logging.getLogger(__name__)
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LOGIN_PATH = "/app/login"
 KEY_PREFIX = "triage:ratelimit:"
-REDIS_TIMEOUT = 0.5  # seconds for one round trip (connect included)
+REDIS_TIMEOUT = 0.5  # seconds for one check (connect included)
 REDIS_PAUSE = 5.0  # after a failure, seconds without asking Redis (accepting every write)
-
-WEB_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-)
-API_CSP = "default-src 'none'; frame-ancestors 'none'"
-HSTS = "max-age=31536000; includeSubDomains"
-COMMON_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-}
-# Swagger UI (/docs) loads its script and styles from a CDN with inline code: no CSP there.
-NO_CSP_PATHS = frozenset({"/docs", "/docs/oauth2-redirect"})
-# Answers without patient data that a cache may keep; everything else is no-store.
-CACHEABLE_PREFIXES = ("/app/static/", "/fhir/metadata", "/health", "/ready", "/metrics", "/docs")
 
 
 # --- token buckets ------------------------------------------------------------------------
@@ -94,7 +80,6 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(at))
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate) + 1000)
 return wait
 """
-BUCKET_SHA = hashlib.sha1(BUCKET_LUA.encode()).hexdigest()
 
 
 class LocalBuckets:
@@ -134,34 +119,30 @@ class RedisUnavailable(Exception):
     """Redis did not answer as expected; the caller accepts the write."""
 
 
-def _command(*parts: str | int | float) -> bytes:
-    out = [b"*%d\r\n" % len(parts)]
-    for part in parts:
-        data = str(part).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(out)
-
-
 class RedisBuckets:
-    """Token buckets in Redis: one EVALSHA round trip per check on a pooled socket."""
+    """Token buckets in Redis through redis-py's asyncio client: one EVALSHA round trip per
+    check (the script is loaded again by itself if Redis forgot it).
 
-    IDLE = 16  # sockets kept for reuse
+    redis-py's connections belong to the event loop that opened them, so each loop gets a
+    client of its own (uvicorn runs one loop; a test client may run one per request), and
+    the loop closes that client when it shuts down.
+    """
 
     def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("redis", "unix"):
-            raise ValueError(f"the rate limiter speaks redis:// and unix://, not {parts.scheme}://")
-        query = parse_qs(parts.query)
-        self.unix_path = parts.path if parts.scheme == "unix" else None
-        self.host = parts.hostname or "127.0.0.1"
-        self.port = parts.port or 6379
-        db = query.get("db", [""])[0] if self.unix_path else parts.path.lstrip("/")
-        self.db = int(db or 0)
-        self.username = unquote(parts.username) if parts.username else None
-        self.password = unquote(parts.password) if parts.password else None
-        self._idle: list[socket.socket] = []
+        self.url = url
+        self.script: AsyncScript = self.new_client().register_script(BUCKET_LUA)
+        self._clients: dict[asyncio.AbstractEventLoop, tuple[Redis, AsyncIterator[None]]] = {}
         self._paused_until = 0.0
-        atexit.register(self.close)
+
+    def new_client(self) -> Redis:
+        """A client of ``url`` (TLS for ``rediss://``); raises ``ValueError`` for a URL
+        redis-py does not take. One try per check: the limiter fails open instead."""
+        return Redis.from_url(
+            self.url,
+            socket_timeout=REDIS_TIMEOUT,
+            socket_connect_timeout=REDIS_TIMEOUT,
+            retry=Retry(NoBackoff(), 0),
+        )
 
     async def take(self, key: str, per_minute: int, cost: int = 1) -> float:
         """As :meth:`LocalBuckets.take`; raises :class:`RedisUnavailable`."""
@@ -169,8 +150,13 @@ class RedisBuckets:
             raise RedisUnavailable("paused after a failure")
         rate = per_minute / 60_000.0
         try:
-            reply = await self._script(KEY_PREFIX + key, rate, per_minute, cost)
-        except (OSError, TimeoutError, ValueError, RedisUnavailable) as exc:
+            async with asyncio.timeout(REDIS_TIMEOUT):
+                client = await self._client()
+                args = (rate, per_minute, cost)
+                reply = await self.script(keys=[KEY_PREFIX + key], args=args, client=client)
+            if not isinstance(reply, int):
+                raise RedisUnavailable(f"unexpected reply {type(reply).__name__}")
+        except (RedisError, OSError, TimeoutError, ValueError, RedisUnavailable) as exc:
             if not self._paused_until:
                 log.warning(
                     "rate limiter: Redis did not answer (%s); writes are accepted without a "
@@ -184,74 +170,34 @@ class RedisBuckets:
             self._paused_until = 0.0
         return reply / 1000.0
 
-    async def _script(self, key: str, rate: float, burst: int, cost: int) -> int:
+    async def _client(self) -> Redis:
+        """This event loop's client."""
         loop = asyncio.get_running_loop()
-        sock = None
-        try:
-            async with asyncio.timeout(REDIS_TIMEOUT):
-                sock = self._idle.pop() if self._idle else await self._connect(loop)
-                args = (key, repr(rate), burst, cost)
-                line = await self._call(loop, sock, _command("EVALSHA", BUCKET_SHA, 1, *args))
-                if line.startswith(b"-NOSCRIPT"):
-                    line = await self._call(loop, sock, _command("EVAL", BUCKET_LUA, 1, *args))
-            if not line.startswith(b":"):
-                raise RedisUnavailable(line[:80].decode(errors="replace"))
-            value = int(line[1:])
-        except BaseException:
-            if sock is not None:
-                sock.close()  # a reply may still be on its way: never reuse it
-            raise
-        if len(self._idle) < self.IDLE:
-            self._idle.append(sock)
-        else:
-            sock.close()
-        return value
-
-    async def _connect(self, loop: asyncio.AbstractEventLoop) -> socket.socket:
-        if self.unix_path:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            address: Any = self.unix_path
-        else:
-            infos = await loop.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
-            family, kind, proto, _, address = infos[0]
-            sock = socket.socket(family, kind, proto)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.setblocking(False)
-        try:
-            await loop.sock_connect(sock, address)
-            if self.password:
-                who = (self.username,) if self.username else ()
-                await self._ok(loop, sock, _command("AUTH", *who, self.password))
-            if self.db:
-                await self._ok(loop, sock, _command("SELECT", self.db))
-        except BaseException:
-            sock.close()
-            raise
-        return sock
-
-    async def _ok(self, loop: asyncio.AbstractEventLoop, sock: socket.socket, cmd: bytes) -> None:
-        line = await self._call(loop, sock, cmd)
-        if not line.startswith(b"+OK"):
-            raise RedisUnavailable(line[:80].decode(errors="replace"))
-
-    @staticmethod
-    async def _call(loop: asyncio.AbstractEventLoop, sock: socket.socket, cmd: bytes) -> bytes:
-        """Send one command and read its one-line reply (all replies used here are one line)."""
-        await loop.sock_sendall(sock, cmd)
-        data = b""
-        while not data.endswith(b"\r\n"):
-            chunk = await loop.sock_recv(sock, 1024)
-            if not chunk:
-                raise ConnectionError("Redis closed the connection")
-            data += chunk
-        return data
-
-    def close(self) -> None:
-        while self._idle:
-            self._idle.pop().close()
+        entry = self._clients.get(loop)
+        if entry is None:
+            client = self.new_client()
+            closer = _close_with_loop(client, self._clients, loop)
+            entry = self._clients[loop] = (client, closer)
+            await anext(closer)  # now it waits for the loop's end
+        return entry[0]
 
 
-_redis_buckets: dict[str, RedisBuckets] = {}
+async def _close_with_loop(
+    client: Redis, clients: dict[Any, Any], loop: asyncio.AbstractEventLoop
+) -> AsyncIterator[None]:
+    """Suspended until its event loop shuts down: a loop's ``shutdown_asyncgens`` (which
+    asyncio.run, uvloop.run and anyio call before closing it) closes every suspended async
+    generator, and this one then closes the client while the loop still runs."""
+    try:
+        yield
+    finally:
+        clients.pop(loop, None)
+        await client.aclose()
+
+
+# One Redis client per URL in this process (each API process has its own).
+_redis_buckets = caches.lru("security.redis_buckets", maxsize=16)
+_redis_lock = threading.Lock()
 
 
 def buckets_for(settings: Settings) -> LocalBuckets | RedisBuckets:
@@ -259,13 +205,15 @@ def buckets_for(settings: Settings) -> LocalBuckets | RedisBuckets:
     url = settings.redis_url
     if not url:
         return LocalBuckets()
-    if url not in _redis_buckets:
-        try:
-            _redis_buckets[url] = RedisBuckets(url)
-        except ValueError as exc:
-            log.warning("rate limiter: %s; limits are counted in each process", exc)
-            return LocalBuckets()
-    return _redis_buckets[url]
+    with _redis_lock:
+        buckets: RedisBuckets | None = _redis_buckets.get(url)
+        if buckets is None:
+            try:
+                buckets = _redis_buckets[url] = RedisBuckets(url)
+            except ValueError as exc:
+                log.warning("rate limiter: %s; limits are counted in each process", exc)
+                return LocalBuckets()
+    return buckets
 
 
 # --- the middleware -------------------------------------------------------------------------
@@ -304,7 +252,7 @@ class RateLimit:
         if rate:
             wait = await self._take(principal.subject, rate, 1)
             if wait:
-                await _refuse(scope, send, wait, "too many writes for this token")
+                await _refuse(scope, receive, send, wait, "too many writes for this token")
                 return
         await self.app(scope, receive, send)
 
@@ -324,7 +272,7 @@ class RateLimit:
         key = "login:" + (client[0] if client else "unknown")
         wait = await self._take(key, self.login_rate, 0)
         if wait:
-            await _refuse(scope, send, wait, "too many failed sign-ins from this address")
+            await _refuse(scope, receive, send, wait, "too many failed sign-ins from this address")
             return
 
         async def counting_send(message: Message) -> None:
@@ -356,81 +304,26 @@ def _token(headers: Iterable[tuple[bytes, bytes]], path: str) -> str | None:
     return None
 
 
-async def _refuse(scope: Scope, send: Send, wait: float, text: str) -> None:
+async def _refuse(scope: Scope, receive: Receive, send: Send, wait: float, text: str) -> None:
     seconds = max(1, math.ceil(wait))
     text = f"{text}; nothing was stored, send it again in {seconds} s"
-    path: str = scope["path"]
-    if path.startswith("/fhir"):
-        body: Any = {
-            "resourceType": "OperationOutcome",
-            "issue": [{"severity": "error", "code": "throttled", "diagnostics": text}],
-        }
-        payload, media = json.dumps(body).encode(), b"application/fhir+json"
-    elif path == LOGIN_PATH:
-        payload, media = _login_page(scope, seconds), b"text/html; charset=utf-8"
+    headers = {"Retry-After": str(seconds)}
+    response: Response
+    if scope["path"] == LOGIN_PATH:  # a person in a browser: the sign-in page again
+        response = HTMLResponse(_login_page(scope, seconds), 429, headers=headers)
     else:
-        payload, media = json.dumps({"error": text}).encode(), b"application/json"
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 429,
-            "headers": [
-                (b"content-type", media),
-                (b"content-length", str(len(payload)).encode()),
-                (b"retry-after", str(seconds).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
+        response = error_response(scope["path"], 429, text, headers=headers)
+    await response(scope, receive, send)
 
 
-def _login_page(scope: Scope, seconds: int) -> bytes:
-    """The sign-in page again, saying why and for how long (the person is in a browser)."""
+def _login_page(scope: Scope, seconds: int) -> str:
+    """The sign-in page again, saying why and for how long."""
     request = Request(scope)
     error = Words(language(request))("too_many_sign_ins", seconds=seconds)
-    return fragment(request, "login.html", error=error).encode()
+    return fragment(request, "login.html", error=error)
 
 
-# --- headers --------------------------------------------------------------------------------
-
-
-class SecurityHeaders:
-    """CSP, nosniff, frame and referrer policy on every response (the pages' strict CSP under
-    /app, a deny-all one on the JSON API); ``no-store`` where patient data may be; HSTS when
-    configured. A header the route set itself is kept."""
-
-    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
-        self.app = app
-        common = dict(COMMON_HEADERS)
-        if hsts:
-            common["Strict-Transport-Security"] = HSTS
-        self.common = [(k.lower().encode(), v.encode()) for k, v in common.items()]
-
-    def headers_for(self, path: str) -> list[tuple[bytes, bytes]]:
-        extra: list[tuple[bytes, bytes]] = []
-        if path.startswith("/app"):
-            extra.append((b"content-security-policy", WEB_CSP.encode()))
-        elif path not in NO_CSP_PATHS:
-            extra.append((b"content-security-policy", API_CSP.encode()))
-        if not path.startswith(CACHEABLE_PREFIXES):
-            extra.append((b"cache-control", b"no-store"))
-        return self.common + extra
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        wanted = self.headers_for(scope["path"])
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers") or [])
-                present = {name.lower() for name, _ in headers}
-                headers.extend(item for item in wanted if item[0] not in present)
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
+# --- installing ---------------------------------------------------------------------------
 
 
 def cors_origins(settings: Settings) -> list[str]:

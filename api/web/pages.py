@@ -1,5 +1,6 @@
-"""What every page shares: the sign-in cookie, the language, templates, security headers,
-and refusals shown as pages (never JSON) to a person in a browser."""
+"""What every page shares: the sign-in cookie, the language, templates, and refusals shown
+as pages (never JSON) to a person in a browser. Security headers are the app's one policy
+(:mod:`api.headers`), as on every other response."""
 
 from __future__ import annotations
 
@@ -16,24 +17,14 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.auth import Principal, decode_token
+from api.deps import SettingsDep
 from api.web.i18n import INFO_KINDS, LANGUAGES, SHAPES, Words, local, masked, short
-from runtime.settings import get_settings
+from runtime.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 COOKIE = "triage_session"
 LANG_COOKIE = "lang"
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-}
-
 templates = Environment(
     loader=FileSystemLoader(HERE / "templates"),
     autoescape=select_autoescape(["html"]),
@@ -50,20 +41,18 @@ class LoginRequired(Exception):
 
 
 class WebRoute(APIRoute):
-    """Every /app response gets the security headers; refusals become HTML pages."""
+    """Refusals become HTML pages, and a missing sign-in the way to the sign-in page."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def route(request: Request) -> Response:
             try:
-                response = await handler(request)
+                return await handler(request)
             except LoginRequired:
-                response = RedirectResponse("/app/login", status_code=303)
+                return RedirectResponse("/app/login", status_code=303)
             except HTTPException as exc:
-                response = error_page(request, exc.status_code, str(exc.detail))
-            response.headers.update(SECURITY_HEADERS)
-            return response
+                return error_page(request, exc.status_code, str(exc.detail))
 
         return route
 
@@ -101,18 +90,18 @@ def error_page(request: Request, status: int, detail: str) -> HTMLResponse:
     return render(request, "error.html", code=status, title=title, detail=detail)
 
 
-def principal_from_token(token: str) -> Principal | None:
+def principal_from_token(token: str, settings: Settings) -> Principal | None:
     """The clinician a token names, or None (invalid, expired, or a patient's token)."""
     try:
-        principal = decode_token(get_settings(), token.strip())
+        principal = decode_token(settings, token.strip())
     except jwt.InvalidTokenError:
         return None
     return principal if principal.is_staff else None
 
 
-async def signed_in(request: Request) -> Principal:
+async def signed_in(request: Request, settings: SettingsDep) -> Principal:
     token = request.cookies.get(COOKIE)
-    principal = principal_from_token(token) if token else None
+    principal = principal_from_token(token, settings) if token else None
     if principal is None:
         raise LoginRequired
     request.state.web_principal = principal

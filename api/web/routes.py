@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from api import pathways as pathways_api
 from api import worklist as worklist_api
 from api.auth import DbSession, Principal, audit, decode_token
+from api.deps import SettingsDep
 from api.patients import staff_patient
 from api.schemas import NoteBody, OverrideBody, StatusName
 from api.web import patient_pages
@@ -48,9 +49,9 @@ def login_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/login")
-def login(request: Request, form: Form) -> Response:
+def login(request: Request, form: Form, settings: SettingsDep) -> Response:
     """Verify a pasted clinician token and keep it in an HttpOnly cookie."""
-    principal = principal_from_token(form.get("token", ""))
+    principal = principal_from_token(form.get("token", ""), settings)
     if principal is None:
         words = Words(language(request))
         refused_patient = _is_patient_token(form.get("token", ""))

@@ -189,12 +189,7 @@ def limited_app(redis_url: str, per_minute: int) -> TestClient:
         rate_limit_patient_per_minute=per_minute,
     )
     app = Starlette(routes=[Route("/fhir/Observation", accept, methods=["POST"])])
-    limiter = security.RateLimit(app, settings=settings)
-    OPENED.append(limiter.buckets)
-    return TestClient(limiter)
-
-
-OPENED: list[Any] = []
+    return TestClient(security.RateLimit(app, settings=settings))
 
 
 def patient_token(patient: str) -> dict[str, str]:
@@ -205,12 +200,10 @@ def patient_token(patient: str) -> dict[str, str]:
 
 @pytest.fixture
 def fresh_clients() -> Iterator[None]:
-    """Each app below gets its own Redis client, as separate API processes have."""
+    """Each app below gets its own Redis client, as separate API processes have (a client
+    closes its connections when the event loop it ran on ends)."""
     security._redis_buckets.clear()
     yield
-    for buckets in OPENED:
-        buckets.close()
-    OPENED.clear()
     security._redis_buckets.clear()
 
 
@@ -290,14 +283,14 @@ def test_limits_apply_again_when_redis_answers_again(
     monkeypatch.setattr(security, "REDIS_PAUSE", 0.0)  # ask again at once
     client = limited_app(REDIS_TEST_URL, 2)
     buckets = security._redis_buckets[REDIS_TEST_URL]
-    real_port = buckets.port
-    buckets.port = closed_port()
-    buckets.close()
+    # The test client runs each request on an event loop of its own, and each loop connects
+    # anew: to a Redis that is not there, then to the real one again.
+    buckets.url = f"redis://127.0.0.1:{closed_port()}/0"
     auth = patient_token(unique("p-back"))
     assert [client.post("/fhir/Observation", headers=auth).status_code for _ in range(3)] == [
         201
     ] * 3
-    buckets.port = real_port
+    buckets.url = REDIS_TEST_URL
     codes = [client.post("/fhir/Observation", headers=auth).status_code for _ in range(3)]
     assert codes == [201, 201, 429]
 
