@@ -24,22 +24,17 @@ Evaluation itself does not raise for bad data: it turns it into a yellow reason.
 """
 
 from triage.durations import Duration, DurationError, parse_duration
-from triage.engine import (
-    Prepared,
-    ThresholdError,
-    check_patient_thresholds,
-    evaluate,
-    evaluate_at,
-    prepare,
-)
+from triage.engine import evaluate, evaluate_at
 from triage.explain import explain
 from triage.levels import Consultation, Level
 from triage.loading import check_pathway_file, load_pathway, load_pathway_bytes, load_pathway_text
 from triage.model import Action, Pathway
+from triage.prepared import Prepared, prepare
 from triage.problems import PathwayError, Problem
 from triage.readings import Measurement, Reading
 from triage.result import Reason, Result, Undecided
 from triage.testing import TestOutcome, run_pathway_tests
+from triage.thresholds import ThresholdError, check_patient_thresholds
 from triage.units import UnitError, convert
 
 __all__ = [
