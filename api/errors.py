@@ -13,7 +13,7 @@ from starlette.requests import ClientDisconnect
 
 from api.auth import bearer_principal
 from fhir_adapters import FhirInputError, OutcomeIssue, operation_outcome
-from usecases.errors import Why, why_of
+from usecases.errors import Declined, Why, why_of
 
 log = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json"
@@ -86,6 +86,16 @@ def install(app: FastAPI) -> None:
             return simple_outcome(exc.status_code, str(exc.detail), headers=headers)
         body: dict[str, Any] = {"error": exc.detail}
         return JSONResponse(body, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(Declined)
+    async def declined(request: Request, exc: Declined) -> JSONResponse:
+        # A use case said no: the status of its reason, its words as HTTPException's are.
+        if _is_fhir(request):
+            return simple_outcome(STATUS[exc.why], exc.text)
+        body: dict[str, Any] = {"error": exc.text}
+        if exc.problems is not None:
+            body["problems"] = exc.problems
+        return JSONResponse(body, status_code=STATUS[exc.why])
 
     @app.exception_handler(OperationalError)
     async def database_busy(request: Request, exc: OperationalError) -> JSONResponse:

@@ -16,8 +16,10 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.auth import Principal, decode_token
+from api.errors import STATUS
 from api.web.i18n import INFO_KINDS, LANGUAGES, SHAPES, Words, local, masked, short
 from runtime.settings import get_settings
+from usecases.errors import Declined
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -62,6 +64,8 @@ class WebRoute(APIRoute):
                 response = RedirectResponse("/app/login", status_code=303)
             except HTTPException as exc:
                 response = error_page(request, exc.status_code, str(exc.detail))
+            except Declined as exc:  # a use case said no: the same page, the same status
+                response = error_page(request, STATUS[exc.why], exc.text)
             response.headers.update(SECURITY_HEADERS)
             return response
 
