@@ -12,8 +12,8 @@ from api.schemas import EnrolmentBody
 from usecases import enrolments, records
 from usecases.access import staff_patient
 
-__all__ = ["router", "staff_patient"]  # staff_patient: for api/fhir_read.py, until it imports
-# usecases.access itself
+# staff_patient is still imported from here by api/fhir_read.py; its home is usecases.access.
+__all__ = ["router", "staff_patient"]
 
 router = APIRouter(tags=["patients"])
 
