@@ -19,7 +19,7 @@ from starlette.requests import ClientDisconnect
 from api.auth import bearer_principal
 from api.deps import settings_of
 from fhir_adapters import FhirInputError, OutcomeIssue, operation_outcome
-from usecases.errors import Why, why_of
+from usecases.errors import Declined, Why, why_of
 
 log = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json"
@@ -127,6 +127,16 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         return error_response(request.url.path, exc.status_code, exc.detail, headers=exc.headers)
+
+    @app.exception_handler(Declined)
+    async def declined(request: Request, exc: Declined) -> JSONResponse:
+        # A use case said no: the status of its reason, its words as HTTPException's are;
+        # a pathway file's problems (FILE:LINE:COL: ...) listed beside them under /api.
+        path, status = request.url.path, STATUS[exc.why]
+        if exc.problems is None or is_fhir(path):
+            return error_response(path, status, exc.text)
+        body = {"error": exc.text, "problems": exc.problems}
+        return JSONResponse(body, status_code=status)
 
     @app.exception_handler(OperationalError)
     async def database_busy(request: Request, exc: OperationalError) -> JSONResponse:

@@ -12,10 +12,10 @@ from fastapi.responses import JSONResponse
 from api.auth import Author, CurrentPrincipal, Principal, Staff
 from api.errors import FHIR_JSON, simple_outcome, status_of
 from api.fhir_read import router as read_router
-from api.patients import staff_patient
 from fhir_adapters import operation_outcome, parse_json
 from store.db import session_scope
 from store.models import utcnow
+from usecases.access import staff_patient
 from usecases.errors import Refused
 from usecases.ingest.bundle import BundleOutcome, ingest_bundle
 from usecases.ingest.correct import CORRECTABLE, correct

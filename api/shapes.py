@@ -1,16 +1,26 @@
-"""The JSON the clinicians' API and the patient app's result call answer with, as OpenAPI
-schemas: what a client developer reads in ``/docs``, and what the schemathesis run checks
-every answer against. The routes build plain dicts (``api/schemas.py``); these models only
-describe them, so a field added there and forgotten here shows as undocumented, never lost.
-Times are ISO 8601 strings with an offset."""
+"""The JSON the clinicians' API and the patient app's result call answer with: one Pydantic
+model per answer, which the routes return (FastAPI validates and serializes it) and which
+``/openapi.json`` publishes, so the document and the answers are one source. Each model is
+made from what a use case returns by its ``of``. Times are ISO 8601 strings with an offset.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from api.schemas import LevelName, StatusName
+from store import models as rows
+from usecases.records import Submission
+from usecases.worklist import Page, Shown
+from usecases.worklist import Unrouted as UnroutedRows
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    """A stored time as ISO 8601 with its offset (UTC)."""
+    return value.isoformat() if value is not None else None
 
 
 class PatientBrief(BaseModel):
@@ -18,10 +28,24 @@ class PatientBrief(BaseModel):
     identifier: str | None = Field(description="system|value, the national id")
     name: str | None
 
+    @staticmethod
+    def fields_of(patient: rows.Patient) -> dict[str, Any]:
+        system, value = patient.identifier_system, patient.identifier_value
+        identifier = None if system is None or value is None else f"{system}|{value}"
+        return {"id": patient.id, "identifier": identifier, "name": patient.name}
+
+    @classmethod
+    def of(cls, patient: rows.Patient) -> PatientBrief:
+        return cls(**cls.fields_of(patient))
+
 
 class Who(BaseModel):
     by: str
     at: str | None
+
+    @classmethod
+    def of(cls, by: str | None, at: dt.datetime | None) -> Who | None:
+        return None if by is None else cls(by=by, at=iso(at))
 
 
 class Override(BaseModel):
@@ -43,6 +67,19 @@ class Newest(BaseModel):
     result: str | None
     reasons: list[dict[str, Any]]
     undecided: list[dict[str, Any]] = Field(description="rules it could not decide")
+
+    @classmethod
+    def of(cls, newest: dict[str, Any] | None) -> Newest | None:
+        """The result of the item's newest data, shown beside the level the item holds."""
+        if newest is None:
+            return None
+        return cls(
+            level=newest["level"],
+            at=newest["at"],
+            result=newest.get("result"),
+            reasons=newest.get("reasons", []),
+            undecided=newest.get("undecided", []),
+        )
 
 
 class WorklistItem(BaseModel):
@@ -68,20 +105,77 @@ class WorklistItem(BaseModel):
     resolved: Who | None
     note: str | None
 
+    @classmethod
+    def of(cls, shown: Shown) -> WorklistItem:
+        """An item with the engine's level and any override beside."""
+        item, patient = shown
+        action = dict(item.action or {})
+        override = None
+        if item.override_level is not None:
+            override = {
+                "level": item.override_level,
+                "reason": item.override_reason,
+                "by": item.override_by,
+                "at": iso(item.override_at),
+            }
+        return cls.model_validate(
+            {
+                "id": item.id,
+                "patient": PatientBrief.of(patient),
+                "pathway": item.pathway_id,
+                "level": item.override_level or item.level,
+                "engine_level": item.level,
+                "override": override,
+                "status": item.status,
+                "kind": item.kind,
+                "reasons": item.reasons,
+                "action": {
+                    "consultation": action.get("consultation"),
+                    "within": action.get("within"),
+                    "due": iso(item.due),
+                },
+                "source": item.sources,
+                "ruleset": item.ruleset,
+                "newest": Newest.of(item.newest),
+                "data_time": iso(item.data_time),
+                "created": iso(item.created),
+                "updated": iso(item.updated),
+                "acknowledged": Who.of(item.acknowledged_by, item.acknowledged_at),
+                "resolved": Who.of(item.resolved_by, item.resolved_at),
+                "note": item.note,
+            }
+        )
+
 
 class Worklist(BaseModel):
     items: list[WorklistItem]
     counts: dict[str, int] = Field(description="open items per level, over every page")
     next: str | None = Field(description="the cursor of the next page, or null")
 
+    @classmethod
+    def of(cls, page: Page) -> Worklist:
+        items = [WorklistItem.of(shown) for shown in page.items]
+        return cls(items=items, counts=page.counts, next=page.next)
+
 
 class Enrolment(BaseModel):
     patient: str
     pathway: str
-    thresholds: dict[str, float]
+    thresholds: dict[str, int | float]
     active: bool
     enrolled_at: str | None
     enrolled_by: str | None
+
+    @classmethod
+    def of(cls, row: rows.Enrolment) -> Enrolment:
+        return cls(
+            patient=row.patient_id,
+            pathway=row.pathway_id,
+            thresholds=row.thresholds,
+            active=row.active,
+            enrolled_at=iso(row.enrolled_at),
+            enrolled_by=row.enrolled_by,
+        )
 
 
 class Enrolments(BaseModel):
@@ -93,6 +187,15 @@ class PatientRecord(PatientBrief):
     created: str | None
     enrolments: list[Enrolment] = Field(description="in the pathways granted to the caller")
     resource: dict[str, Any] = Field(description="the FHIR Patient as stored")
+
+    @classmethod
+    def of_record(cls, patient: rows.Patient, enrolments: list[rows.Enrolment]) -> PatientRecord:
+        return cls(
+            **PatientBrief.fields_of(patient),
+            created=iso(patient.created),
+            enrolments=[Enrolment.of(e) for e in enrolments],
+            resource=patient.resource,
+        )
 
 
 class Ruleset(BaseModel):
@@ -126,6 +229,37 @@ class TriageResult(BaseModel):
     data_time: str | None = Field(description="the time the data was judged as of")
     created: str | None
 
+    @classmethod
+    def of(cls, row: rows.TriageResult) -> TriageResult:
+        """One triage result with its reasons and the ruleset that made it."""
+        result = row.result or {}
+        upload = None
+        if row.resource_id is not None:
+            upload = {"id": row.resource_id, "version": row.resource_version}
+        return cls.model_validate(
+            {
+                "id": row.id,
+                "pathway": row.pathway_id,
+                "level": row.level,
+                "kind": row.kind,
+                "reasons": result.get("reasons", []),
+                "undecided": result.get("undecided", []),
+                "action": result.get("action"),
+                "patient_message": result.get("patient_message"),
+                "thresholds": result.get("thresholds", {}),
+                "patient_thresholds": result.get("patient_thresholds", []),
+                "ruleset": {
+                    "pathway": row.pathway_id,
+                    "version": row.version,
+                    "sha256": row.sha256,
+                },
+                "source": row.sources,
+                "upload": upload,
+                "data_time": iso(row.data_time),
+                "created": iso(row.created),
+            }
+        )
+
 
 class TriageHistory(BaseModel):
     patient: str
@@ -155,6 +289,35 @@ class Unrouted(BaseModel):
     unrouted: list[UnroutedUpload] = Field(description="accepted data no pathway reads")
     failed: list[FailedUpload] = Field(description="uploads triage gave up on")
 
+    @classmethod
+    def of(cls, found: UnroutedRows) -> Unrouted:
+        unrouted = [
+            UnroutedUpload(
+                resourceType=r.resource_type,
+                id=r.id,
+                patient=r.patient_id,
+                questionnaire=r.canonical_url,
+                data_time=iso(r.data_time),
+                received=iso(r.received_at),
+                location=f"/fhir/{r.resource_type}/{r.id}",
+            )
+            for r in found.resources
+        ]
+        failed = [
+            FailedUpload.model_validate(
+                {
+                    "outbox": o.id,
+                    "patient": o.patient_id,
+                    "resources": o.resource_ids,
+                    "attempts": o.attempts,
+                    "error": o.last_error,
+                    "created": iso(o.created),
+                }
+            )
+            for o in found.failed
+        ]
+        return cls(unrouted=unrouted, failed=failed)
+
 
 class SubmissionLevel(BaseModel):
     pathway: str
@@ -163,19 +326,29 @@ class SubmissionLevel(BaseModel):
     version: int
 
 
+# ``message`` is left out of the answer unless triage failed: the route answers without
+# the fields left unset.
 class SubmissionResult(BaseModel):
     status: Literal["done", "failed"]
     results: list[SubmissionLevel]
     message: str | None = Field(default=None, description="when triage failed: for the patient")
 
+    @classmethod
+    def of(cls, done: Submission) -> SubmissionResult:
+        results = [
+            {
+                "pathway": r.pathway_id,
+                "level": r.level,
+                "patient_message": (r.result or {}).get("patient_message"),
+                "version": r.version,
+            }
+            for r in done.results
+        ]
+        answer: dict[str, Any] = {"status": done.status, "results": results}
+        if done.message is not None:
+            answer["message"] = done.message
+        return cls.model_validate(answer)
+
 
 class Pending(BaseModel):
     status: Literal["pending"]
-
-
-def described(model: type[BaseModel], *more: tuple[int, type[BaseModel], str]) -> dict[str, Any]:
-    """Route arguments that document the answer without filtering it at run time."""
-    responses: dict[int | str, dict[str, Any]] = {200: {"model": model}}
-    for status, extra, text in more:
-        responses[status] = {"model": extra, "description": text}
-    return {"response_model": None, "responses": responses}

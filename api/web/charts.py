@@ -1,37 +1,22 @@
 """A patient's device readings as chart data, with the pathway's thresholds beside them:
 the target band and time in range for percent windows, the change over a change window,
-and every threshold a rule compares a reading with (the patient's own value when enrolled)."""
+and every threshold a rule compares a reading with (the patient's own value when enrolled).
+The readings are read by :func:`usecases.overview.patient_overview`."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlmodel import Session, col, select
-
 from store.models import Reading
 from triage import Pathway
 from triage.model import ObservationInput
 from triage.readings import Measurement
 from triage.units import can_convert, convert
+from usecases.overview import MAX_POINTS, horizon, observation_inputs
 
-DEFAULT_HORIZON = dt.timedelta(days=28)
-MAX_POINTS = 5000
 # Forms whose value is in the reading's own unit: their thresholds are drawn as lines.
 VALUE_FORMS = ("newest", "mean", "min", "max")
-
-
-def _inputs(pathway: Pathway, name: str) -> list[ObservationInput]:
-    return [
-        spec
-        for spec in pathway.inputs.values()
-        if isinstance(spec, ObservationInput) and spec.observation == name
-    ]
-
-
-def _horizon(specs: list[ObservationInput]) -> dt.timedelta:
-    windows = [s.window.approx_timedelta() for s in specs if s.window is not None]
-    return max([*windows, DEFAULT_HORIZON])
 
 
 def reading_thresholds(
@@ -75,29 +60,22 @@ def reading_thresholds(
 
 
 def chart_data(
-    session: Session,
-    patient_id: str,
+    readings: list[Reading],
     pathways: list[Pathway],
     now: dt.datetime,
     own: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """One chart per pathway and reading it reads, newest readings within its horizon;
-    ``own`` holds the patient's own thresholds per pathway id."""
-    wanted = [(p, name, _inputs(p, name)) for p in pathways for name in p.observation_units]
-    if not wanted:
-        return []
-    since = now - max(_horizon(specs) for _, _, specs in wanted)
-    readings = session.exec(
-        select(Reading)
-        .where(col(Reading.patient_id) == patient_id, col(Reading.time) >= since)
-        .order_by(col(Reading.time).desc())
-        .limit(MAX_POINTS * 4)
-    ).all()
+    """One chart per pathway and reading it reads, of ``readings`` (the patient's newest,
+    newest first) within its horizon; ``own`` holds the patient's own thresholds per
+    pathway id."""
+    wanted = [
+        (p, name, observation_inputs(p, name)) for p in pathways for name in p.observation_units
+    ]
     # The newest readings when there are more than that, drawn oldest first.
     measured = [(reading, _measurement(reading)) for reading in reversed(readings)]
     charts = []
     for pathway, name, specs in wanted:
-        start = now - _horizon(specs)
+        start = now - horizon(specs)
         unit = pathway.observation_units[name]
         points = []
         for reading, measurement in measured:

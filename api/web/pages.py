@@ -18,8 +18,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.auth import Principal, decode_token
 from api.deps import SettingsDep
+from api.errors import STATUS
 from api.web.i18n import INFO_KINDS, LANGUAGES, SHAPES, Words, local, masked, short
 from runtime.settings import Settings
+from usecases.errors import Declined
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -53,6 +55,8 @@ class WebRoute(APIRoute):
                 return RedirectResponse("/app/login", status_code=303)
             except HTTPException as exc:
                 return error_page(request, exc.status_code, str(exc.detail))
+            except Declined as exc:  # a use case said no: the same page, the same status
+                return error_page(request, STATUS[exc.why], exc.text)
 
         return route
 

@@ -1,6 +1,7 @@
 """The clinicians' pages under /app: sign-in, the worklist and its actions, what triage
-missed, and the pathways. Every read goes through the JSON API's own functions, so the
-same rules decide who sees what and the same audit records it."""
+missed, and the pathways. Every read and change goes through the same use cases as the
+JSON API, shown in the API's own shapes, so the same rules decide who sees what and the
+same audit records it."""
 
 from __future__ import annotations
 
@@ -13,12 +14,11 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from api import pathways as pathways_api
-from api import worklist as worklist_api
-from api.auth import DbSession, Principal, audit, decode_token
+from api import shapes
+from api.auth import Principal, decode_token
 from api.deps import SettingsDep
-from api.patients import staff_patient
-from api.schemas import NoteBody, OverrideBody, StatusName
+from api.pathways import PathwayDetails
+from api.schemas import NoteBody, OverrideBody
 from api.web import patient_pages
 from api.web.i18n import OSLO, Words, parse_time
 from api.web.pages import (
@@ -32,8 +32,8 @@ from api.web.pages import (
     principal_from_token,
     render,
 )
-from runtime.settings import get_settings
-from store.pathways import latest_rows
+from runtime.settings import Settings
+from usecases import pathways, records, worklist
 
 router = APIRouter(prefix="/app", route_class=WebRoute, include_in_schema=False)
 router.include_router(patient_pages.router)
@@ -54,7 +54,7 @@ def login(request: Request, form: Form, settings: SettingsDep) -> Response:
     principal = principal_from_token(form.get("token", ""), settings)
     if principal is None:
         words = Words(language(request))
-        refused_patient = _is_patient_token(form.get("token", ""))
+        refused_patient = _is_patient_token(form.get("token", ""), settings)
         message = words("patient_token" if refused_patient else "bad_token")
         return render(request, "login.html", code=403 if refused_patient else 401, error=message)
     response = RedirectResponse("/app", status_code=303)
@@ -69,9 +69,9 @@ def login(request: Request, form: Form, settings: SettingsDep) -> Response:
     return response
 
 
-def _is_patient_token(token: str) -> bool:
+def _is_patient_token(token: str, settings: Settings) -> bool:
     try:
-        return decode_token(get_settings(), token.strip()).role == "patient"
+        return decode_token(settings, token.strip()).role == "patient"
     except jwt.InvalidTokenError:
         return False
 
@@ -84,31 +84,19 @@ def logout() -> RedirectResponse:
     return response
 
 
-def granted_pathways(principal: Principal, session: DbSession) -> list[str]:
-    if "*" in principal.pathways:
-        return sorted(row.pathway_id for row in latest_rows(session))
-    return sorted(principal.pathways)
-
-
 def _worklist(
-    request: Request, principal: Principal, session: DbSession, pathway: str | None, status: str
+    request: Request, principal: Principal, pathway: str | None, status: str
 ) -> dict[str, Any]:
     if status not in STATUSES:
         raise HTTPException(422, detail=f"unknown status {status!r}")
-    body = worklist_api.read_worklist(
-        principal,
-        session,
-        pathway=pathway or None,
-        status=cast(StatusName, status),
-        limit=PAGE_SIZE,
-    )
+    page = worklist.read_worklist(principal, pathway or None, status=status, limit=PAGE_SIZE)
     now = dt.datetime.now(dt.UTC)
     words = Words(language(request))
-    rows = [_row(item, words, now) for item in body["items"]]
+    rows = [_row(shapes.WorklistItem.of(shown).model_dump(), words, now) for shown in page.items]
     return {
         "rows": rows,
-        "counts": body["counts"],
-        "more": body["next"] is not None,
+        "counts": page.counts,
+        "more": page.next is not None,
         "updated": now.astimezone(OSLO).strftime("%H:%M:%S"),
         "pathway": pathway or "",
         "status": status,
@@ -144,13 +132,12 @@ def _newest_beside(item: dict[str, Any]) -> dict[str, Any] | None:
 def worklist_page(
     request: Request,
     principal: Clinician,
-    session: DbSession,
     pathway: str | None = None,
     status: str = "open",
 ) -> HTMLResponse:
     """The worklist: tabs per granted pathway, red first, actions on each row."""
-    data = _worklist(request, principal, session, pathway, status)
-    tabs = granted_pathways(principal, session)
+    data = _worklist(request, principal, pathway, status)
+    tabs = pathways.granted_ids(principal)
     return render(request, "worklist.html", tabs=tabs, statuses=STATUSES, **data)
 
 
@@ -158,12 +145,11 @@ def worklist_page(
 def worklist_json(
     request: Request,
     principal: Clinician,
-    session: DbSession,
     pathway: str | None = None,
     status: str = "open",
 ) -> JSONResponse:
     """The worklist's table body, counts and time, for the page to refresh itself."""
-    data = _worklist(request, principal, session, pathway, status)
+    data = _worklist(request, principal, pathway, status)
     rows = fragment(request, "_rows.html", **data)
     return JSONResponse(
         {"rows": rows, "counts": data["counts"], "updated": data["updated"], "more": data["more"]}
@@ -171,9 +157,7 @@ def worklist_json(
 
 
 @router.post("/items/{item_id}/{change}")
-def change_item(
-    item_id: str, change: str, principal: Clinician, session: DbSession, form: Form
-) -> Response:
+def change_item(item_id: str, change: str, principal: Clinician, form: Form) -> Response:
     """Acknowledge, resolve (with a note), override (with a reason) or clear an override.
 
     The worklist has one form around the table (1,500 per-row forms made a 500-row page
@@ -186,14 +170,14 @@ def change_item(
     note = field("note") or None
     try:
         if change == "acknowledge":
-            worklist_api.acknowledge(item_id, principal, session, NoteBody(note=note))
+            worklist.acknowledge(item_id, principal, NoteBody(note=note).note)
         elif change == "resolve":
-            worklist_api.resolve(item_id, principal, session, NoteBody(note=note))
+            worklist.resolve(item_id, principal, NoteBody(note=note).note)
         elif change == "override":
             body = OverrideBody.model_validate({"level": field("level"), "reason": field("reason")})
-            worklist_api.override(item_id, principal, session, body)
+            worklist.override(item_id, principal, body.level, body.reason)
         elif change == "clear-override":
-            worklist_api.clear_override(item_id, principal, session)
+            worklist.clear_override(item_id, principal)
         else:
             raise HTTPException(404, detail="no such action")
     except ValidationError as exc:
@@ -202,18 +186,15 @@ def change_item(
 
 
 @router.post("/patients/{patient_id}/identifier")
-def reveal_identifier(patient_id: str, principal: Clinician, session: DbSession) -> JSONResponse:
+def reveal_identifier(patient_id: str, principal: Clinician) -> JSONResponse:
     """The full national id on demand: an audited read."""
-    patient = staff_patient(session, principal, patient_id)
-    audit(session, principal, "patient.identifier.read", patient_id, target=f"Patient/{patient_id}")
-    session.commit()
-    return JSONResponse({"identifier": patient.identifier_value})
+    return JSONResponse({"identifier": records.reveal_identifier(principal, patient_id)})
 
 
 @router.get("/unrouted")
-def unrouted_page(request: Request, principal: Clinician, session: DbSession) -> HTMLResponse:
+def unrouted_page(request: Request, principal: Clinician) -> HTMLResponse:
     """Accepted data no pathway read, and triage that failed."""
-    body = worklist_api.unrouted(principal, session, limit=500)
+    body = shapes.Unrouted.of(worklist.unrouted(principal, limit=500)).model_dump()
     for row in body["unrouted"]:
         row["received_at"] = parse_time(row["received"])
     for row in body["failed"]:
@@ -222,10 +203,9 @@ def unrouted_page(request: Request, principal: Clinician, session: DbSession) ->
 
 
 @router.get("/pathways")
-def pathways_page(request: Request, principal: Clinician, session: DbSession) -> HTMLResponse:
+def pathways_page(request: Request, principal: Clinician) -> HTMLResponse:
     """Each granted pathway: file, version history, thresholds in force."""
-    listed = pathways_api.list_pathways(principal, session)["pathways"]
-    details = [pathways_api.read_pathway(p["id"], principal, session) for p in listed]
+    details = [PathwayDetails.of(found).model_dump() for found in pathways.in_detail(principal)]
     for pathway in details:
         for version in pathway["versions"]:
             version["published"] = parse_time(version["published_at"])
