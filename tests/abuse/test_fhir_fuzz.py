@@ -1,10 +1,9 @@
 """FHIR bodies fuzzed from valid samples, posted by a patient and by a clinician to
 /fhir/Observation, /fhir/QuestionnaireResponse and /fhir (a transaction Bundle).
 
-Mutations: wrong types at any path, missing elements, strings near and over the body limit,
-deep nesting, unicode (astral, right-to-left, NUL, lone surrogates escaped in the JSON),
-extreme numbers (1e308, -1e308, 1e-320, 400-digit integers, NaN/Infinity literals),
-duplicate keys, a wrong resourceType, a wrong subject.
+The bodies are valid samples mutated by hypothesis (tests/abuse/fuzz_bodies.py): wrong
+types, missing elements, bodies near and over the limit, deep nesting, odd unicode, extreme
+numbers, duplicate keys, a wrong resourceType, a wrong subject.
 
 Property: every answer is 2xx (what it says was created is stored once, with an outbox row,
 and nothing else changed) or 4xx with an OperationOutcome carrying an error and its text (and
@@ -14,33 +13,20 @@ no table changed at all); never 5xx.
 from __future__ import annotations
 
 import copy
-import itertools
 import json
 import math
-import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from sqlmodel import col, select
 
-from fhir_adapters.norwegian_id import control_digits
 from runtime.settings import get_settings
 from store.db import session_scope
 from store.models import Outbox, Reading, Resource
-from tests.abuse.world import (
-    OTHER_PATHWAY,
-    READING_SAMPLE,
-    RESPONSE_SAMPLE,
-    World,
-    bearer,
-    row_counts,
-    token,
-)
-from tests.integration.fhir_helpers import fnr_patient, sample, weight
+from tests.abuse.fuzz_bodies import FRESH, bases, bodies, paths_of, set_at, value_at
+from tests.abuse.world import OTHER_PATHWAY, World, bearer, row_counts, token
 
 # A small body limit: bodies near and over it stay cheap to build and to send.
 EXTRA_ENV = {"MAX_BODY_BYTES": "65536"}
@@ -54,232 +40,6 @@ FUZZ_SETTINGS = settings(
     database=None,
     suppress_health_check=list(HealthCheck),
 )
-
-
-# --- valid starting points ------------------------------------------------------------------
-
-
-_FRESH = itertools.count()
-
-
-def _bases(world: World, endpoint: str, serial: int) -> list[dict[str, Any]]:
-    """Valid bodies for ``endpoint`` about the seeded patient (fresh identifiers)."""
-    ident = {"system": "urn:test:fuzz", "value": f"fuzz-{next(_FRESH)}"}
-    ref = f"Patient/{world.patient}"
-    if endpoint == "/fhir/Observation":
-        pressure = sample(READING_SAMPLE, world.patient)
-        glucose = sample("Observation-glucose-mgdl.json", world.patient)
-        return [pressure, glucose, weight(ref, serial % 60, ident=ident["value"])]
-    if endpoint == "/fhir/QuestionnaireResponse":
-        answers = sample(RESPONSE_SAMPLE, world.patient)
-        answers["identifier"] = ident
-        return [answers]
-    answers = sample(RESPONSE_SAMPLE, world.patient)
-    answers["identifier"] = ident
-    own = _transaction([answers, sample(READING_SAMPLE, world.patient)])
-    # A new patient and a reading for it in one transaction (staff only).
-    new = _transaction(
-        [fnr_patient(_fnr(serial)), weight("urn:uuid:fuzz-new-patient", 1)],
-        full_urls=["urn:uuid:fuzz-new-patient", None],
-    )
-    return [own, new]
-
-
-def _fnr(serial: int) -> str:
-    """A synthetic fødselsnummer (month + 80) chosen by ``serial``, not by ``random``."""
-    for n in range(serial, serial + 1000):
-        nine = f"{n % 28 + 1:02d}{n % 12 + 81:02d}{n % 100:02d}{n % 500:03d}"
-        digits = control_digits(nine)
-        if digits is not None:
-            return f"{nine}{digits[0]}{digits[1]}"
-    raise AssertionError("no valid number near this serial")
-
-
-def _transaction(
-    resources: list[dict[str, Any]], full_urls: list[str | None] | None = None
-) -> dict[str, Any]:
-    urls = full_urls or [None] * len(resources)
-    entries = []
-    for resource, url in zip(resources, urls, strict=True):
-        entry: dict[str, Any] = {
-            "resource": resource,
-            "request": {"method": "POST", "url": resource["resourceType"]},
-        }
-        if url:
-            entry["fullUrl"] = url
-        entries.append(entry)
-    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
-
-
-# --- mutations ------------------------------------------------------------------------------
-
-Path = tuple[str | int, ...]
-
-
-def _paths(value: Any, prefix: Path = ()) -> Iterator[Path]:
-    yield prefix
-    if isinstance(value, dict):
-        for key, child in value.items():
-            yield from _paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from _paths(child, (*prefix, index))
-
-
-def _get(doc: Any, path: Path) -> Any:
-    for step in path:
-        doc = doc[step]
-    return doc
-
-
-def _set(doc: Any, path: Path, value: Any) -> Any:
-    if not path:
-        return value
-    _get(doc, path[:-1])[path[-1]] = value
-    return doc
-
-
-def _delete(doc: Any, path: Path) -> Any:
-    if not path:
-        return {}
-    parent = _get(doc, path[:-1])
-    del parent[path[-1]]
-    return doc
-
-
-def _is_resource(value: Any) -> bool:
-    return isinstance(value, dict) and "resourceType" in value
-
-
-ODD_TEXT = st.sampled_from(
-    [
-        "\U0001f600\U00010348",  # astral plane
-        "\u202eksirma\u202c",  # right-to-left override
-        "\u05e9\u05dc\u05d5\u05dd",  # Hebrew (right to left)
-        "a\x00b",  # NUL
-        "\x00",
-        "\x07\x1b",  # other control characters
-        "\ufeff",  # byte order mark
-        "",
-        " ",
-    ]
-)
-ODD_NUMBERS = st.sampled_from([1e308, -1e308, 1e-320, 5e-324, 10**400, -(10**400), 2**63, 0])
-OTHER_VALUES = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=20),
-    ODD_TEXT,
-    ODD_NUMBERS,
-    st.just([]),
-    st.just({}),
-    st.just([{"x": 1}]),
-    st.just({"reference": "Patient/x"}),
-)
-RESOURCE_TYPES = st.sampled_from(
-    ["Patient", "Bundle", "Observation", "QuestionnaireResponse", "Smoothie", "", "observation"]
-)
-
-
-@st.composite
-def _tree_mutation(draw: st.DrawFn, doc: Any) -> Any:
-    """One change to the parsed document."""
-    paths = list(_paths(doc))
-    path = draw(st.sampled_from(paths))
-    kinds = ["type", "delete", "text", "text", "number", "nest", "resourceType", "subject"]
-    kind = draw(st.sampled_from(kinds))
-    if kind == "type":
-        return _set(doc, path, draw(OTHER_VALUES))
-    if kind == "delete":
-        return _delete(doc, path)
-    if kind == "text":
-        # Into an existing string, so that the rest of the value may still be valid.
-        strings = [p for p in paths if isinstance(_get(doc, p), str)] or [path]
-        where = draw(st.sampled_from(strings))
-        value = _get(doc, where)
-        odd = draw(ODD_TEXT)
-        if isinstance(value, str) and draw(st.booleans()):
-            odd = value + odd
-        return _set(doc, where, odd)
-    if kind == "number":
-        return _set(doc, path, draw(ODD_NUMBERS))
-    if kind == "nest":
-        depth = draw(st.sampled_from([2, 30, 150]))
-        wrapped = _get(doc, path)
-        for level in range(depth):
-            wrapped = [wrapped] if level % 2 else {"x": wrapped}
-        return _set(doc, path, wrapped)
-    resources = [p for p in paths if _is_resource(_get(doc, p))]
-    if not resources:
-        return doc
-    holder = draw(st.sampled_from(resources))
-    if kind == "resourceType":
-        _get(doc, holder)["resourceType"] = draw(RESOURCE_TYPES)
-        return doc
-    subjects = [
-        "Patient/p-does-not-exist",
-        "Patient/",
-        "Group/1",
-        "urn:uuid:fuzz-new-patient",
-        "http://elsewhere.example/Patient/1",
-        "Patient/../Patient/x",
-    ]
-    subject = draw(st.sampled_from(subjects))
-    _get(doc, holder)["subject"] = {"reference": subject}
-    return doc
-
-
-@st.composite
-def _text_mutation(draw: st.DrawFn, text: str, world: World, limit: int) -> str:
-    """One change to the serialized JSON, for what a parsed document cannot hold."""
-    kind = draw(st.sampled_from(["literal", "surrogate", "duplicate", "pad", "deep", "subject"]))
-    values = [m.end() - 1 for m in re.finditer(r'"[^"\\]*"(?=[,}\]])', text)]
-    if kind == "literal":
-        numbers = list(re.finditer(r"(?<=: )-?\d+(\.\d+)?([eE][-+]?\d+)?(?=[,}\]])", text))
-        if numbers:
-            hit = draw(st.sampled_from(numbers))
-            literal = draw(st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999", "-0", "01"]))
-            return text[: hit.start()] + literal + text[hit.end() :]
-        return text
-    if kind == "surrogate" and values:
-        where = draw(st.sampled_from(values))
-        lone = draw(st.sampled_from(["\\ud800", "\\udfff", "\\ud83d", "\\ud83d\\ude00"]))
-        return text[:where] + lone + text[where:]
-    if kind == "duplicate" and text.endswith("}"):
-        key = draw(st.sampled_from(["resourceType", "subject", "status", "type", "entry"]))
-        value = draw(
-            st.sampled_from(['"Patient"', '{"reference": "Patient/x"}', '"final"', "null", "[]"])
-        )
-        # The duplicate comes last: a parser that keeps the last value sees this one.
-        return text[:-1] + f', "{key}": {value}' + "}"
-    if kind == "pad" and values:
-        # Near and over the body limit: the padding goes into one string value.
-        where = draw(st.sampled_from(values))
-        target = limit + draw(st.integers(-64, 64))
-        fill = max(0, target - len(text.encode("utf-8", errors="surrogatepass")))
-        return text[:where] + "x" * fill + text[where:]
-    if kind == "deep" and values:
-        where = draw(st.sampled_from(values))
-        start = text.rfind('"', 0, where)
-        depth = draw(st.sampled_from([64, 500, 5000]))
-        return text[:start] + "[" * depth + "1" + "]" * depth + text[where + 1 :]
-    old, new = f'"Patient/{world.patient}"', f'"Patient/{world.other}"'
-    return text.replace(old, new)
-
-
-@st.composite
-def bodies(draw: st.DrawFn, world: World, endpoint: str, limit: int) -> bytes:
-    serial = draw(st.integers(0, 10**6))
-    doc: Any = copy.deepcopy(draw(st.sampled_from(_bases(world, endpoint, serial))))
-    # Mostly one change: two or more mostly hide each other behind the first refusal.
-    for _ in range(draw(st.sampled_from([1, 1, 1, 0, 2]))):
-        doc = draw(_tree_mutation(doc))
-    text = json.dumps(doc, ensure_ascii=draw(st.booleans()))
-    if draw(st.sampled_from([False, False, True])):
-        text = draw(_text_mutation(text, world, limit))
-    return text.encode("utf-8", errors="surrogatepass")
 
 
 # --- the property ---------------------------------------------------------------------------
@@ -396,14 +156,14 @@ def test_odd_unicode_in_every_string_of_every_sample(
     character and right-to-left text: the random search above reaches few of them."""
     headers = _headers(world, "clinician")
     seen: set[int] = set()
-    for base in _bases(world, endpoint, serial=7):
-        strings = [p for p in _paths(base) if isinstance(_get(base, p), str)]
+    for base in bases(world, endpoint, serial=7):
+        strings = [p for p in paths_of(base) if isinstance(value_at(base, p), str)]
         for index, path in enumerate(strings):
             for suffix in ODD_SUFFIXES:
                 marker = f"\u2063{index}\u2063"
-                doc = _set(copy.deepcopy(base), path, _get(base, path) + marker)
+                doc = set_at(copy.deepcopy(base), path, value_at(base, path) + marker)
                 if path[-1] == "value" and "identifier" in path:
-                    doc = _set(doc, path, f"{_get(base, path)}-{next(_FRESH)}{marker}")
+                    doc = set_at(doc, path, f"{value_at(base, path)}-{next(FRESH)}{marker}")
                 text = json.dumps(doc, ensure_ascii=False).replace(marker, suffix)
                 seen.add(check_answer(client, endpoint, text.encode(), headers))
     assert any(s < 300 for s in seen) and any(s >= 400 for s in seen), seen

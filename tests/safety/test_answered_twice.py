@@ -10,22 +10,20 @@ from typing import Any
 
 from seeds.questionnaires import PHQ9 as PHQ9_URL
 from seeds.questionnaires import questionnaires
-from tests.safety.conftest import (
+from tests.safety.answers import places, rules_of
+from tests.safety.client import Api, Patient
+from tests.safety.fhir_builders import (
     DEP,
     EPI,
     LOINC,
     NEARLY_EVERY_DAY,
     NOT_AT_ALL,
-    Api,
-    Patient,
     ago,
     choice,
     epilepsy,
     ident,
     integer,
     phq9,
-    places,
-    rules_of,
 )
 
 

@@ -4,20 +4,9 @@ twice is 200 with the first; a stale If-Match is 412; data never moves to anothe
 
 from __future__ import annotations
 
-from tests.safety.conftest import (
-    HF,
-    IDENT_SYSTEM,
-    Api,
-    ago,
-    edited,
-    ident,
-    kinds_of,
-    places,
-    quantity,
-    rules_of,
-    spo2,
-    words,
-)
+from tests.safety.answers import kinds_of, places, rules_of, words
+from tests.safety.client import Api
+from tests.safety.fhir_builders import HF, IDENT_SYSTEM, ago, edited, ident, quantity, spo2
 
 
 def _value(resource: dict, value: float) -> dict:

@@ -10,22 +10,9 @@ import json
 
 import pytest
 
-from tests.safety.conftest import (
-    EPI,
-    HF,
-    Api,
-    Patient,
-    ago,
-    ahead,
-    edited,
-    epilepsy,
-    ident,
-    kinds_of,
-    places,
-    rules_of,
-    spo2,
-    words,
-)
+from tests.safety.answers import kinds_of, places, rules_of, words
+from tests.safety.client import Api, Patient
+from tests.safety.fhir_builders import EPI, HF, ago, ahead, edited, epilepsy, ident, spo2
 
 YEAR_1 = "0001-01-01T00:00:00+01:00"
 YEAR_9999 = "9999-12-31T23:59:59-14:00"

@@ -4,7 +4,9 @@ an acknowledged item, and drops an override made on milder data."""
 
 from __future__ import annotations
 
-from tests.safety.conftest import HF, Api, ago, pulse, rules_of, spo2
+from tests.safety.answers import rules_of
+from tests.safety.client import Api
+from tests.safety.fhir_builders import HF, ago, pulse, spo2
 
 
 def test_newer_green_data_never_lowers_an_open_red_and_the_red_reason_stays(api: Api) -> None:

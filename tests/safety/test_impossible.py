@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from tests.safety.conftest import (
+from tests.safety.answers import places, words
+from tests.safety.client import Api, Patient
+from tests.safety.fhir_builders import (
     HF,
     LOINC,
-    Api,
-    Patient,
     ago,
     blood_pressure,
     bundle,
@@ -20,11 +20,9 @@ from tests.safety.conftest import (
     edited,
     ident,
     observation,
-    places,
     pulse,
     spo2,
     weight,
-    words,
 )
 
 

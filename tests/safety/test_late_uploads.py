@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.safety.conftest import (
+from tests.safety.answers import places, rules_of
+from tests.safety.client import Api
+from tests.safety.fhir_builders import (
     EPI,
     HF,
     HTN,
-    Api,
     ago,
     blood_pressure,
     bundle,
     epilepsy,
     ident,
-    places,
-    rules_of,
     spo2,
 )
 

@@ -4,16 +4,9 @@ undecided with the input it lacked."""
 
 from __future__ import annotations
 
-from tests.safety.conftest import (
-    HTN,
-    SYSTOLIC,
-    Api,
-    ago,
-    blood_pressure,
-    observation,
-    quantity,
-    rules_of,
-)
+from tests.safety.answers import rules_of
+from tests.safety.client import Api
+from tests.safety.fhir_builders import HTN, SYSTOLIC, ago, blood_pressure, observation, quantity
 
 ONE_READING_IS_ENOUGH = {HTN: {"min_readings": 1}}
 

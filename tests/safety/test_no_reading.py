@@ -6,19 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.safety.conftest import (
-    EPI,
-    HF,
-    HTN,
-    Api,
-    ago,
-    blood_pressure,
-    epilepsy,
-    kinds_of,
-    pulse,
-    rules_of,
-    spo2,
-)
+from tests.safety.answers import kinds_of, rules_of
+from tests.safety.client import Api
+from tests.safety.fhir_builders import EPI, HF, HTN, ago, blood_pressure, epilepsy, pulse, spo2
 
 
 @pytest.mark.parametrize("status", ["cancelled", "entered-in-error"])

@@ -1,25 +1,16 @@
 """API.md "Worklists": the one exception to a held level is the overdue flag, which leaves
 when the overdue questionnaire arrives. It must leave for that alone: not for a response
 that arrives ``entered-in-error``, and never taking a red with it. (The service runs its
-overdue check every 5 s here: OVERDUE_CHECK_SECONDS in conftest.py.)"""
+overdue check every 5 s here: OVERDUE_CHECK_SECONDS in service.py.)"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from tests.safety.conftest import (
-    COPD,
-    EPI,
-    Api,
-    Patient,
-    ago,
-    cat,
-    epilepsy,
-    kinds_of,
-    rules_of,
-    spo2,
-)
+from tests.safety.answers import kinds_of, rules_of
+from tests.safety.client import Api, Patient
+from tests.safety.fhir_builders import COPD, EPI, ago, cat, epilepsy, spo2
 
 
 def _overdue(api: Api, pathway: str, days: int, **thresholds: Any) -> Patient:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.safety.conftest import WRIST_PATHWAY, Api, Patient, ago, rules_of, wrist
+from tests.safety.answers import rules_of
+from tests.safety.client import Api, Patient
+from tests.safety.fhir_builders import WRIST_PATHWAY, ago, wrist
 
 
 def _publish(api: Api, pain_red: int) -> int:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import uuid
 
-from tests.safety.conftest import (
+from tests.safety.answers import kinds_of, places, rules_of
+from tests.safety.client import Api, Patient
+from tests.safety.fhir_builders import (
     COPD,
     DIASTOLIC,
     EPI,
@@ -17,18 +19,13 @@ from tests.safety.conftest import (
     HTN,
     LOINC,
     SNOMED,
-    Api,
-    Patient,
     ago,
     blood_pressure,
     coding,
     epilepsy,
     ident,
-    kinds_of,
     observation,
-    places,
     response,
-    rules_of,
     spo2,
 )
 

@@ -4,22 +4,9 @@ sent as a new POST under the same identifier is a conflict, never silently dropp
 
 from __future__ import annotations
 
-from tests.safety.conftest import (
-    COPD,
-    EPI,
-    HF,
-    Api,
-    ago,
-    cat,
-    edited,
-    epilepsy,
-    ident,
-    kinds_of,
-    pulse,
-    rules_of,
-    spo2,
-    words,
-)
+from tests.safety.answers import kinds_of, rules_of, words
+from tests.safety.client import Api
+from tests.safety.fhir_builders import COPD, EPI, HF, ago, cat, edited, epilepsy, ident, pulse, spo2
 
 
 def test_a_withdrawal_sent_as_a_new_post_under_the_same_identifier_is_409_and_changes_nothing(
