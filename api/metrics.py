@@ -10,14 +10,10 @@ that value is required.
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
-import math
 import os
 import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -32,17 +28,19 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func
-from sqlmodel import col, select
 
+from runtime import caches
 from runtime.settings import Settings, get_settings
+from usecases import operations
+from usecases.operations import Snapshot
 
 router = APIRouter(tags=["operations"])
 
 CACHE_SECONDS = 5.0
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-LEVELS = ("red", "yellow", "green")
-KINDS = ("triage", "overdue", "failed")
+
+# The database's figures, read at most once per CACHE_SECONDS however often it is scraped.
+_snapshots = caches.ttl("metrics.database", maxsize=1, seconds=CACHE_SECONDS)
 
 REQUESTS = Counter("triage_http_requests", "HTTP requests answered", ["method", "route", "status"])
 DURATION = Histogram(
@@ -60,33 +58,23 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
     DURATION.labels(method, route).observe(seconds)
 
 
-@dataclass
-class Snapshot:
-    taken: float = -math.inf
-    up: bool = False
-    outbox_pending: int = 0
-    outbox_failed: int = 0
-    items: dict[tuple[str, str], int] = field(default_factory=dict)
-    workers_alive: int = 0
-    heartbeat_age: float = math.nan
-
-
 class DatabaseCollector(Collector):
     """Gauges read from the database when scraped, at most once per :data:`CACHE_SECONDS`."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._snapshot = Snapshot()
+        self._lock = threading.Lock()  # one scrape reads the database, the others wait
 
     def snapshot(self) -> Snapshot:
         with self._lock:
-            if time.monotonic() - self._snapshot.taken >= CACHE_SECONDS:
-                self._snapshot = _read_database()
-            return self._snapshot
+            snap: Snapshot | None = _snapshots.get("database")
+            if snap is None:
+                snap = operations.snapshot()
+                _snapshots["database"] = snap
+            return snap
 
     def forget(self) -> None:
         with self._lock:
-            self._snapshot = Snapshot()
+            _snapshots.clear()
 
     def collect(self) -> Iterator[Metric]:
         snap = self.snapshot()
@@ -123,39 +111,6 @@ class DatabaseCollector(Collector):
             "Seconds since the newest worker heartbeat (NaN: none)",
             snap.heartbeat_age,
         )
-
-
-def _read_database() -> Snapshot:
-    from store.db import session_scope
-    from store.models import Outbox, WorklistItem
-    from usecases.health import alive
-
-    snap = Snapshot(taken=time.monotonic())
-    now = dt.datetime.now(dt.UTC)
-    try:
-        with session_scope() as session:
-            snap.outbox_pending = session.exec(
-                select(func.count()).select_from(Outbox).where(col(Outbox.done_at).is_(None))
-            ).one()
-            snap.outbox_failed = session.exec(
-                select(func.count()).select_from(Outbox).where(col(Outbox.failed).is_(True))
-            ).one()
-            snap.items = {(level, kind): 0 for level in LEVELS for kind in KINDS}
-            rows = session.exec(
-                select(WorklistItem.sort_rank, WorklistItem.kind, func.count())
-                .where(col(WorklistItem.status) == "open")
-                .group_by(col(WorklistItem.sort_rank), col(WorklistItem.kind))
-            )
-            for rank, kind, count in rows:
-                key = (LEVELS[rank] if 0 <= rank < len(LEVELS) else "yellow", kind)
-                snap.items[key] = snap.items.get(key, 0) + count
-            snap.workers_alive, newest = alive(session, now)
-            if newest is not None:
-                snap.heartbeat_age = max(0.0, (now - newest).total_seconds())
-        snap.up = True
-    except Exception:  # a scrape reports the database as down, never fails
-        snap.up = False
-    return snap
 
 
 database = DatabaseCollector()

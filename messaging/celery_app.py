@@ -16,6 +16,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+import redis
 from celery import Celery
 from kombu import pools
 
@@ -59,6 +60,23 @@ def broker_options(settings: Settings) -> dict[str, Any]:
         # acks that meant one task a second per worker process, however short the task.
         "polling_interval": 0.1,
     }
+
+
+def broker_status(settings: Settings) -> str:
+    """``ok`` when the broker answers (Redis: a PING within 2 s; the embedded broker: its
+    folder, made if missing), else ``unavailable: <the error's type>``; for ``/ready``."""
+    if not settings.redis_url:
+        if not settings.broker_dir.exists():
+            settings.broker_dir.mkdir(parents=True, exist_ok=True)
+        return "ok"
+    try:
+        client = redis.Redis.from_url(
+            settings.redis_url, socket_connect_timeout=2, socket_timeout=2
+        )
+        client.ping()
+        return "ok"
+    except Exception as exc:  # report, never crash a probe
+        return f"unavailable: {type(exc).__name__}"
 
 
 def make_celery(settings: Settings, include: Sequence[str] = ()) -> Celery:

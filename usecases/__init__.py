@@ -11,4 +11,6 @@ work to the worker), ``fhir_adapters/`` (FHIR in) and ``triage/`` (the pure engi
 - ``periodic``: the outbox re-send and overdue responses
 - ``publishing``: a pathway version checked, stored, and what is open re-judged
 - ``health``: worker heartbeats, for readiness and metrics
+- ``fhir_read``: reading FHIR back (by id, vread, ``_history``, search), who may, and the audit
+- ``operations``: readiness checks and the database figures ``/metrics`` shows
 """
