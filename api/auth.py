@@ -16,13 +16,10 @@ from typing import Annotated, Any, Literal
 
 import jwt
 from fastapi import Depends, HTTPException, Request
-from sqlmodel import Session
 
 from api.deps import SettingsDep
 from runtime import caches
 from runtime.settings import Settings
-from store.db import get_session
-from store.models import AuditEvent
 
 Role = Literal["patient", "clinician", "author"]
 ROLES: tuple[str, ...] = ("patient", "clinician", "author")
@@ -148,7 +145,6 @@ async def current_principal(request: Request, settings: SettingsDep) -> Principa
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
-DbSession = Annotated[Session, Depends(get_session)]
 
 
 async def require_staff(principal: CurrentPrincipal) -> Principal:
@@ -165,24 +161,3 @@ async def require_author(principal: CurrentPrincipal) -> Principal:
 
 Staff = Annotated[Principal, Depends(require_staff)]
 Author = Annotated[Principal, Depends(require_author)]
-
-
-def audit(
-    session: Session,
-    principal: Principal,
-    action: str,
-    patient_id: str | None,
-    target: str | None = None,
-    **detail: Any,
-) -> None:
-    """Record who read or changed which patient's data (committed with the request)."""
-    session.add(
-        AuditEvent(
-            actor=principal.subject,
-            role=principal.role,
-            action=action,
-            patient_id=patient_id,
-            target=target,
-            detail=detail,
-        )
-    )

@@ -13,9 +13,7 @@ from api.auth import Author, CurrentPrincipal, Principal, Staff
 from api.errors import FHIR_JSON, simple_outcome, status_of
 from api.fhir_read import router as read_router
 from fhir_adapters import operation_outcome, parse_json
-from store.db import session_scope
 from store.models import utcnow
-from usecases.access import staff_patient
 from usecases.errors import Refused
 from usecases.ingest.bundle import BundleOutcome, ingest_bundle
 from usecases.ingest.correct import CORRECTABLE, correct
@@ -105,11 +103,6 @@ def _put(
         return refused
     raw = parse_json(body)
 
-    def granted(patient_id: str) -> None:
-        if principal.is_staff:  # staff correct only patients of their pathways
-            with session_scope() as session:
-                staff_patient(session, principal, patient_id)
-
     done = correct(
         raw,
         rtype,
@@ -118,7 +111,7 @@ def _put(
         identifier=identifier,
         if_match=request.headers.get("if-match"),
         request_id=_request_id(request),
-        authorize=granted,
+        actor=principal,
     )
     return _stored(done.entry)
 

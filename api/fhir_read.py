@@ -14,22 +14,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from api.auth import CurrentPrincipal, Principal, Staff
+from api.auth import CurrentPrincipal, Staff
 from api.errors import FHIR_JSON
 from usecases import fhir_read as reads
-from usecases.fhir_read import HISTORY_MAX, HISTORY_PAGE, Reader, version_of
+from usecases.fhir_read import HISTORY_MAX, HISTORY_PAGE, version_of
 
 router = APIRouter()
-
-
-def _reader(principal: Principal) -> Reader:
-    return Reader(
-        subject=principal.subject,
-        role=principal.role,
-        patient_id=principal.patient_id,
-        staff=principal.is_staff,
-        pathways=principal.pathways,
-    )
 
 
 def _fhir(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
@@ -118,13 +108,13 @@ def metadata() -> JSONResponse:
 @router.get("/Patient")
 def search_patient(identifier: str, principal: Staff) -> JSONResponse:
     """Patients by identifier ``SYSTEM|VALUE`` (or a bare value), as a searchset Bundle."""
-    return _fhir(_searchset(reads.search_patients(_reader(principal), identifier)))
+    return _fhir(_searchset(reads.search_patients(principal, identifier)))
 
 
 @router.get("/Patient/{patient_id}")
 def read_patient(patient_id: str, principal: CurrentPrincipal) -> Any:
     """A Patient by id: a patient only their own; staff reads are audited."""
-    return _fhir(reads.read_patient(_reader(principal), patient_id))
+    return _fhir(reads.read_patient(principal, patient_id))
 
 
 @router.get("/Questionnaire")
@@ -143,7 +133,7 @@ def history(
 ) -> Any:
     """Every version of a resource, newest first, as a ``history`` Bundle (``_count`` a
     page, ``_page`` which one; ``link`` next/previous)."""
-    found = reads.history(_reader(principal), rtype, resource_id, count, page)
+    found = reads.history(principal, rtype, resource_id, count, page)
     base = f"/fhir/{rtype}/{resource_id}/_history?_count={count}"
     links = [{"relation": "self", "url": f"{base}&_page={page}"}]
     if found.has_next:
@@ -165,7 +155,7 @@ def history(
 @router.get("/{rtype}/{resource_id}/_history/{version_id}")
 def read_version(rtype: str, resource_id: str, version_id: str, principal: CurrentPrincipal) -> Any:
     """One version of a resource (vread)."""
-    body = reads.vread(_reader(principal), rtype, resource_id, version_id)
+    body = reads.vread(principal, rtype, resource_id, version_id)
     return _fhir(body, headers={"ETag": f'W/"{version_id}"'})
 
 
@@ -191,5 +181,5 @@ def _history_entry(rtype: str, resource_id: str, body: dict[str, Any]) -> dict[s
 def read_resource(rtype: str, resource_id: str, principal: CurrentPrincipal) -> Any:
     """A stored resource by id (its current version): a patient only their own; staff
     reads are audited."""
-    found = reads.read(_reader(principal), rtype, resource_id)
+    found = reads.read(principal, rtype, resource_id)
     return _fhir(found.body, headers={"ETag": f'W/"{found.version_id}"'})

@@ -14,9 +14,8 @@ import hmac
 import os
 import threading
 from collections.abc import Iterator
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -29,8 +28,9 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from api.deps import SettingsDep
 from runtime import caches
-from runtime.settings import Settings, get_settings
+from runtime.settings import Settings
 from usecases import operations
 from usecases.operations import Snapshot
 
@@ -63,12 +63,13 @@ class DatabaseCollector(Collector):
 
     def __init__(self) -> None:
         self._lock = threading.Lock()  # one scrape reads the database, the others wait
+        self.heartbeat_seconds = 10  # WORKER_HEARTBEAT_SECONDS; set by render()
 
     def snapshot(self) -> Snapshot:
         with self._lock:
             snap: Snapshot | None = _snapshots.get("database")
             if snap is None:
-                snap = operations.snapshot()
+                snap = operations.snapshot(self.heartbeat_seconds)
                 _snapshots["database"] = snap
             return snap
 
@@ -118,8 +119,9 @@ _database_registry = CollectorRegistry(auto_describe=False)
 _database_registry.register(database)
 
 
-def render() -> bytes:
+def render(settings: Settings) -> bytes:
     """This process's metrics (or, in multiprocess mode, all processes'), then the gauges."""
+    database.heartbeat_seconds = settings.worker_heartbeat_seconds
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
@@ -139,7 +141,7 @@ def _allowed(request: Request, settings: Settings) -> bool:
 
 
 @router.get("/metrics", include_in_schema=False)
-def metrics(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> Response:
+def metrics(request: Request, settings: SettingsDep) -> Response:
     """Prometheus text format; a Bearer ``METRICS_TOKEN`` when one is set."""
     if not _allowed(request, settings):
         return JSONResponse(
@@ -147,4 +149,4 @@ def metrics(request: Request, settings: Annotated[Settings, Depends(get_settings
             status_code=401,
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return Response(render(), media_type=CONTENT_TYPE_LATEST)
+    return Response(render(settings), media_type=CONTENT_TYPE_LATEST)

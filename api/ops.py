@@ -3,12 +3,10 @@ worker answer; the checks are :func:`usecases.operations.readiness`)."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from runtime.settings import Settings, get_settings
+from api.deps import SettingsDep
 from usecases.operations import readiness
 
 router = APIRouter(tags=["operations"])
@@ -21,7 +19,7 @@ def health() -> dict[str, str]:
 
 
 @router.get("/ready")
-def ready(settings: Annotated[Settings, Depends(get_settings)]) -> JSONResponse:
+def ready(settings: SettingsDep) -> JSONResponse:
     """200 only when the database and the broker answer and a worker's heartbeat is newer
     than three heartbeat intervals; else 503. The body says what each check found."""
     found = readiness(settings)

@@ -10,10 +10,8 @@ from api import shapes
 from api.auth import CurrentPrincipal, Staff
 from api.schemas import EnrolmentBody
 from usecases import enrolments, records
-from usecases.access import staff_patient
 
-# staff_patient is still imported from here by api/fhir_read.py; its home is usecases.access.
-__all__ = ["router", "staff_patient"]
+__all__ = ["router"]
 
 router = APIRouter(tags=["patients"])
 

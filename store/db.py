@@ -1,4 +1,4 @@
-"""Engines and sessions: one engine per process, sessions per request or per task."""
+"""Engines and the unit of work: one engine per process, a session per use case."""
 
 from __future__ import annotations
 
@@ -79,15 +79,11 @@ def _close_engine() -> None:
 caches.on_reset("db.engine", _close_engine)  # before the registry forgets it
 
 
-def get_session() -> Iterator[Session]:
-    """FastAPI dependency: one session per request."""
-    with Session(get_engine(), expire_on_commit=False) as session:
-        yield session
-
-
 @contextmanager
 def session_scope() -> Iterator[Session]:
-    """A session for a task or a command: committed on success, rolled back on error."""
+    """The one unit of work: a session committed on success and rolled back on error.
+
+    Every use case opens its own (``usecases/``); nothing else commits."""
     with Session(get_engine(), expire_on_commit=False) as session:
         try:
             yield session

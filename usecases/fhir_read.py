@@ -10,21 +10,18 @@ Refusals are :class:`usecases.errors.Refused`; ``api/`` renders what is found as
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from store.db import session_scope
 from store.models import (
-    AuditEvent,
-    Enrolment,
     Patient,
     Resource,
     ResourceVersion,
-    TriageResult,
-    WorklistItem,
 )
+from usecases.access import Actor, audit, staff_patient
 from usecases.errors import Refused, Why
 
 __all__ = [
@@ -34,7 +31,6 @@ __all__ = [
     "SEARCH_LIMIT",
     "Current",
     "HistoryPage",
-    "Reader",
     "history",
     "read",
     "read_patient",
@@ -49,18 +45,6 @@ SEARCH_LIMIT = 100
 HISTORY_PAGE = 50  # versions on a page of _history unless _count says otherwise
 HISTORY_MAX = 100  # the largest _count
 NOT_ALLOWED = "not allowed for this token"
-
-
-@dataclass(frozen=True)
-class Reader:
-    """Who reads: a patient (``patient_id``) or staff (``pathways`` granted, ``*`` all);
-    ``subject`` and ``role`` are what the audit records."""
-
-    subject: str
-    role: str
-    patient_id: str | None = None
-    staff: bool = False
-    pathways: frozenset[str] = field(default_factory=frozenset)
 
 
 @dataclass(frozen=True)
@@ -89,48 +73,9 @@ def _not_found(text: str) -> Refused:
     return Refused.one(Why.NOT_FOUND, "not-found", text)
 
 
-def _audit(
-    session: Session, reader: Reader, action: str, patient_id: str | None, target: str
-) -> None:
-    """Record who read which patient's data (committed with the read)."""
-    session.add(
-        AuditEvent(
-            actor=reader.subject,
-            role=reader.role,
-            action=action,
-            patient_id=patient_id,
-            target=target,
-            detail={},
-        )
-    )
-
-
-def _patient_pathways(session: Session, patient_id: str) -> set[str]:
-    """Every pathway a patient is in: enrolled, on a worklist, or triaged by."""
-    found: set[str] = set()
-    for model in (Enrolment, WorklistItem, TriageResult):
-        query = select(model.pathway_id).where(model.patient_id == patient_id).distinct()
-        found.update(session.exec(query))
-    return found
-
-
-def _staff_may_read(session: Session, reader: Reader, patient_id: str) -> None:
-    """Refuse unless this clinician is granted one of the patient's pathways (or ``*``).
-
-    The same decision, in the same words, as ``api.patients.staff_patient`` (which this
-    layer may not import); both are to become one in ``usecases.access``.
-    """
-    if session.get(Patient, patient_id) is None:
-        raise _not_found("no such patient")
-    if "*" in reader.pathways:
-        return
-    if not reader.pathways & _patient_pathways(session, patient_id):
-        raise _forbidden("this patient is in none of the pathways granted to this token")
-
-
-def search_patients(reader: Reader, identifier: str) -> list[dict[str, Any]]:
+def search_patients(reader: Actor, identifier: str) -> list[dict[str, Any]]:
     """Patients by identifier ``SYSTEM|VALUE`` (or a bare value), for staff; each audited."""
-    if not reader.staff:
+    if not reader.is_staff:
         raise _forbidden()
     system, bar, value = identifier.rpartition("|")
     query = select(Patient).where(Patient.identifier_value == value)
@@ -139,20 +84,20 @@ def search_patients(reader: Reader, identifier: str) -> list[dict[str, Any]]:
     with session_scope() as session:
         rows = list(session.exec(query.limit(SEARCH_LIMIT)))
         for row in rows:
-            _audit(session, reader, "search", row.id, f"Patient/{row.id}")
+            audit(session, reader, "search", row.id, f"Patient/{row.id}")
         return [row.resource for row in rows]
 
 
-def read_patient(reader: Reader, patient_id: str) -> dict[str, Any]:
+def read_patient(reader: Actor, patient_id: str) -> dict[str, Any]:
     """A Patient by id: a patient only their own; staff reads are audited."""
-    if not reader.staff and reader.patient_id != patient_id:
+    if not reader.is_staff and reader.patient_id != patient_id:
         raise _forbidden()
     with session_scope() as session:
         row = session.get(Patient, patient_id)
         if row is None:
             raise _not_found(f"Patient/{patient_id} is not known")
-        if reader.staff:
-            _audit(session, reader, "read", row.id, f"Patient/{row.id}")
+        if reader.is_staff:
+            audit(session, reader, "read", row.id, f"Patient/{row.id}")
         return row.resource
 
 
@@ -170,18 +115,18 @@ def search_questionnaires(url: str | None) -> list[dict[str, Any]]:
         return [r.body for r in rows if not version or r.body.get("version") == version]
 
 
-def _readable(session: Session, reader: Reader, rtype: str, resource_id: str) -> Resource:
+def _readable(session: Session, reader: Actor, rtype: str, resource_id: str) -> Resource:
     """The stored resource if this reader may read it, else refused."""
     row = session.get(Resource, resource_id)
     if row is not None and row.resource_type != rtype:
         row = None
     patient_may_not = row is None or row.patient_id != reader.patient_id
-    if not reader.staff and rtype != "Questionnaire" and patient_may_not:
+    if not reader.is_staff and rtype != "Questionnaire" and patient_may_not:
         raise _forbidden()
     if row is None:
         raise _not_found(f"{rtype}/{resource_id} is not known")
-    if reader.staff and row.patient_id:
-        _staff_may_read(session, reader, row.patient_id)
+    if reader.is_staff and row.patient_id:
+        staff_patient(session, reader, row.patient_id)
     return row
 
 
@@ -205,18 +150,18 @@ def version_of(body: dict[str, Any]) -> str:
     return str((body.get("meta") or {}).get("versionId") or "1")
 
 
-def read(reader: Reader, rtype: str, resource_id: str) -> Current:
+def read(reader: Actor, rtype: str, resource_id: str) -> Current:
     """A stored resource's current version: a patient only their own; staff reads of
     patient data are audited."""
     _known_type(rtype)
     with session_scope() as session:
         row = _readable(session, reader, rtype, resource_id)
-        if reader.staff and row.patient_id:
-            _audit(session, reader, "read", row.patient_id, f"{rtype}/{row.id}")
+        if reader.is_staff and row.patient_id:
+            audit(session, reader, "read", row.patient_id, f"{rtype}/{row.id}")
         return Current(row.body, str(row.version_id))
 
 
-def vread(reader: Reader, rtype: str, resource_id: str, version_id: str) -> dict[str, Any]:
+def vread(reader: Actor, rtype: str, resource_id: str, version_id: str) -> dict[str, Any]:
     """One version of a resource, by its version id."""
     _known_type(rtype)
     with session_scope() as session:
@@ -224,22 +169,22 @@ def vread(reader: Reader, rtype: str, resource_id: str, version_id: str) -> dict
         found = [b for b in _versions(session, row) if version_of(b) == version_id]
         if not found:
             raise _not_found(f"{rtype}/{resource_id} has no version {version_id}")
-        if reader.staff and row.patient_id:
+        if reader.is_staff and row.patient_id:
             target = f"{rtype}/{row.id}/_history/{version_id}"
-            _audit(session, reader, "read", row.patient_id, target)
+            audit(session, reader, "read", row.patient_id, target)
         return found[0]
 
 
 def history(
-    reader: Reader, rtype: str, resource_id: str, count: int = HISTORY_PAGE, page: int = 1
+    reader: Actor, rtype: str, resource_id: str, count: int = HISTORY_PAGE, page: int = 1
 ) -> HistoryPage:
     """Page ``page`` (from 1) of ``count`` versions of a resource, newest first."""
     _known_type(rtype)
     with session_scope() as session:
         row = _readable(session, reader, rtype, resource_id)
         versions = _versions(session, row)
-        if reader.staff and row.patient_id:
-            _audit(session, reader, "history", row.patient_id, f"{rtype}/{row.id}")
+        if reader.is_staff and row.patient_id:
+            audit(session, reader, "history", row.patient_id, f"{rtype}/{row.id}")
         return HistoryPage(
             total=len(versions),
             versions=versions[(page - 1) * count : page * count],

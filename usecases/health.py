@@ -13,7 +13,6 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, func, update
 from sqlmodel import Session, col, select
 
-from runtime.settings import get_settings
 from store.db import session_scope
 from store.models import WorkerHeartbeat
 
@@ -21,15 +20,22 @@ log = logging.getLogger(__name__)
 FORGET_AFTER = dt.timedelta(days=1)  # a row not seen for this long is a worker long gone
 
 
-def alive(session: Session, now: dt.datetime | None = None) -> tuple[int, dt.datetime | None]:
-    """Workers seen in the last three heartbeat intervals, and the newest heartbeat of all."""
+def window(interval_seconds: int) -> dt.timedelta:
+    """How recent a heartbeat must be for its worker to count as alive: three intervals
+    (``WORKER_HEARTBEAT_SECONDS``)."""
+    return dt.timedelta(seconds=3 * interval_seconds)
+
+
+def alive(
+    session: Session, within: dt.timedelta, now: dt.datetime | None = None
+) -> tuple[int, dt.datetime | None]:
+    """Workers seen ``within`` the last while, and the newest heartbeat of all."""
     now = now or dt.datetime.now(dt.UTC)
-    window = dt.timedelta(seconds=3 * get_settings().worker_heartbeat_seconds)
     newest = session.exec(select(func.max(WorkerHeartbeat.seen_at))).one()
     count = session.exec(
         select(func.count())
         .select_from(WorkerHeartbeat)
-        .where(col(WorkerHeartbeat.seen_at) >= now - window)
+        .where(col(WorkerHeartbeat.seen_at) >= now - within)
     ).one()
     if isinstance(newest, dt.datetime) and newest.tzinfo is None:
         newest = newest.replace(tzinfo=dt.UTC)  # SQLite's max() bypasses the column's type
@@ -43,9 +49,12 @@ class Heartbeat:
         self.name = ""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._interval = 10
 
-    def start(self, name: str) -> None:
+    def start(self, name: str, interval_seconds: int) -> None:
+        """Write a heartbeat now and then every ``interval_seconds`` until stopped."""
         self.name = name
+        self._interval = interval_seconds
         self._stop.clear()
         now = dt.datetime.now(dt.UTC)
         try:
@@ -78,8 +87,7 @@ class Heartbeat:
             log.warning("heartbeat not written (%s)", type(exc).__name__)
 
     def _run(self) -> None:
-        interval = get_settings().worker_heartbeat_seconds
-        while not self._stop.wait(interval):
+        while not self._stop.wait(self._interval):
             self.beat()
 
     def stop(self) -> None:

@@ -16,7 +16,7 @@ from messaging.celery_app import broker_status
 from runtime.settings import Settings
 from store.db import get_engine, session_scope
 from store.models import Outbox, WorklistItem
-from usecases.health import alive
+from usecases.health import alive, window
 
 __all__ = ["KINDS", "LEVELS", "Readiness", "Snapshot", "readiness", "snapshot"]
 
@@ -57,15 +57,15 @@ def _database_status() -> str:
 
 
 def _worker_status(settings: Settings) -> str:
-    window = 3 * settings.worker_heartbeat_seconds
+    within = window(settings.worker_heartbeat_seconds)
     now = dt.datetime.now(dt.UTC)
     try:
         with session_scope() as session:
-            count, newest = alive(session, now)
+            count, newest = alive(session, within, now)
     except Exception as exc:
         return f"unavailable: {type(exc).__name__}"
     if not count or newest is None:
-        return f"no worker heartbeat in the last {window} s"
+        return f"no worker heartbeat in the last {int(within.total_seconds())} s"
     return f"ok: {count} alive, newest {max(0, round((now - newest).total_seconds()))} s ago"
 
 
@@ -81,9 +81,9 @@ class Snapshot:
     heartbeat_age: float = math.nan  # seconds since the newest heartbeat; NaN: none
 
 
-def snapshot() -> Snapshot:
+def snapshot(heartbeat_seconds: int) -> Snapshot:
     """The figures now, read in one unit of work; a database that is away gives ``up``
-    False, never an error."""
+    False, never an error. ``heartbeat_seconds``: WORKER_HEARTBEAT_SECONDS."""
     snap = Snapshot()
     now = dt.datetime.now(dt.UTC)
     try:
@@ -103,7 +103,7 @@ def snapshot() -> Snapshot:
             for rank, kind, count in rows:
                 key = (LEVELS[rank] if 0 <= rank < len(LEVELS) else "yellow", kind)
                 snap.items[key] = snap.items.get(key, 0) + count
-            snap.workers_alive, newest = alive(session, now)
+            snap.workers_alive, newest = alive(session, window(heartbeat_seconds), now)
             if newest is not None:
                 snap.heartbeat_age = max(0.0, (now - newest).total_seconds())
         snap.up = True

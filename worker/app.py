@@ -81,7 +81,8 @@ def _task_done(task_id: str = "", **_: Any) -> None:
 def _started(sender: Any = None, **_: Any) -> None:
     # The main process only: a heartbeat for /ready, and /metrics when asked for.
     settings = get_settings()
-    heartbeat.start(f"{getattr(sender, 'hostname', 'worker')}:{os.getpid()}")
+    name = f"{getattr(sender, 'hostname', 'worker')}:{os.getpid()}"
+    heartbeat.start(name, settings.worker_heartbeat_seconds)
     if settings.worker_metrics_port:
         metrics.serve(settings.worker_metrics_port)
 

@@ -11,10 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
-from api.auth import Principal, audit
+from api.auth import Principal
 from store.db import session_scope
 from store.models import AuditEvent
 from tests.conftest import Service
+from usecases.access import audit
 
 REFUSAL = "append-only"
 SNAPSHOT = sa.text(

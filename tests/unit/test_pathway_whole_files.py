@@ -11,7 +11,7 @@ from broken_pathways import OBSERVATION, QUESTIONNAIRE, broken, line_of, refused
 
 import triage
 
-CONTRACT = Path("/work/shared/contract/pathways")
+CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "contract" / "pathways"
 RULES = Path(__file__).resolve().parents[2] / "rules"
 
 

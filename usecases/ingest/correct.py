@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +28,7 @@ from sqlmodel import Session, select
 
 from store.db import session_scope
 from store.models import Reading, Resource, ResourceVersion
+from usecases.access import Actor, staff_patient
 from usecases.errors import Refused, Why
 from usecases.ingest.checks import Context
 from usecases.ingest.prepare import Caller, Entry, prepare, query_key
@@ -67,16 +67,16 @@ def correct(
     identifier: str | None = None,
     if_match: str | None = None,
     request_id: str | None = None,
-    authorize: Callable[[str], object] | None = None,
+    actor: Actor | None = None,
 ) -> Corrected:
     """Store ``raw`` as the next version of the resource named by id or by identifier.
 
-    ``authorize`` is called with the patient of the stored resource before anything is
-    changed (it raises to refuse: staff correct only patients of their pathways). One
+    Staff (``actor``) correct only patients of their pathways: the stored resource's
+    patient is checked before anything is changed. One
     transaction; the new version's outbox row goes to the worker once it is committed."""
     with session_scope() as session:
         done, outbox_id = _correct(
-            session, raw, rtype, caller, resource_id, identifier, if_match, request_id, authorize
+            session, raw, rtype, caller, resource_id, identifier, if_match, request_id, actor
         )
     if outbox_id is not None:
         dispatch_after_commit([outbox_id], request_id)
@@ -92,7 +92,7 @@ def _correct(
     identifier: str | None,
     if_match: str | None,
     request_id: str | None,
-    authorize: Callable[[str], object] | None,
+    actor: Actor | None,
 ) -> tuple[Corrected, int | None]:
     if rtype not in CORRECTABLE:
         text = f"{rtype} cannot be corrected here; PUT takes {', '.join(CORRECTABLE)}"
@@ -119,8 +119,8 @@ def _correct(
             text = f"{rtype}/{resource_id} does not exist; create it with POST /fhir/{rtype}"
             raise Refused.one(Why.NOT_FOUND, "not-found", text)
         return _create(session, entry, request_id)
-    if authorize is not None and existing.patient_id is not None:
-        authorize(existing.patient_id)
+    if actor is not None and actor.is_staff and existing.patient_id is not None:
+        staff_patient(session, actor, existing.patient_id)  # only patients of their pathways
     _check(existing, entry, caller, if_match)
     if content(existing.body) == content(entry.body):
         entry.id, entry.body, entry.created = existing.id, existing.body, False
