@@ -9,7 +9,7 @@ sign-in cookie instead of a bearer token (and the API never takes the cookie).
 Refused -> 401 without a token (the pages: a redirect to the sign-in page), otherwise 403
 (the pages show patients' tokens the sign-in page too: no patient may sign in there).
 Allowed -> neither 401 nor 403, and a clinician's read of the patient's data is audited.
-tests/integration/test_authorization.py holds the hand-written cases (bad tokens, pathways
+tests/integration/test_authorization_*.py hold the hand-written cases (bad tokens, pathways
 not granted, nothing changed by a refusal); this is the generated, exhaustive matrix.
 """
 

@@ -25,7 +25,7 @@ from api import security
 from runtime.settings import Settings
 from tests.conftest import REDIS_TEST_URL, TEST_SECRET
 from tests.integration.api_rows import unique
-from tests.integration.test_security import limited_app, patient_token, retry_after
+from tests.integration.security_helpers import limited_app, patient_token, retry_after
 
 
 @pytest.fixture

@@ -12,9 +12,8 @@ from fastapi.testclient import TestClient
 from store.db import session_scope
 from store.models import Enrolment, Reading, Resource, new_id
 from tests.integration.api_rows import add_patient, add_result
-from tests.integration.test_web_pages import anonymous, signed_in
+from tests.integration.web_helpers import signed_in
 
-__all__ = ["anonymous"]
 WEIGHT = "http://loinc.org|29463-7"
 SPO2 = "http://loinc.org|59408-5"
 PULSE = "http://loinc.org|8867-4"

@@ -26,8 +26,6 @@ from helpers import (
 import triage
 from triage import Level, Measurement
 
-# -- device readings and units -----------------------------------------------------------
-
 READINGS = make_pathway(
     """
     inputs:

@@ -11,8 +11,6 @@ from helpers import NOW, make_pathway, system_reasons
 import triage
 from triage import Level
 
-# -- an item answered more than once (repeats: true) -------------------------------------
-
 REPEATS = make_pathway(
     """
     inputs:

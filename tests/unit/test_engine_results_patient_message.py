@@ -9,8 +9,6 @@ from seizures_pathway import NO_NEED, REVIEW_WORDS, run
 import triage
 from triage import Level
 
-# -- patient message ---------------------------------------------------------------------
-
 
 def test_patient_message_comes_from_the_most_urgent_fired_rule_with_one() -> None:
     assert run({"seizure-count": 4}).patient_message == "Vi ringer deg innen to uker."

@@ -13,8 +13,6 @@ from hypothesis import strategies as st
 import triage
 from triage import Level
 
-# -- properties --------------------------------------------------------------------------
-
 LEVELS = [Level.GREEN, Level.YELLOW, Level.RED]
 
 # One answer per rule: a number (fires at >= 5), missing, or text (an answer of the wrong kind).
