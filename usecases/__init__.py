@@ -2,9 +2,10 @@
 
 ``api/`` (HTTP) and ``worker/`` (Celery) are entry points that call these; each use case
 owns its transaction (:func:`store.db.session_scope`, the one unit of work) and its
-authorization decisions (:mod:`usecases.access`), and speaks in domain terms (:class:`usecases.errors`),
-never in HTTP statuses. Below it: ``store/`` (tables and queries), ``messaging/`` (handing
-work to the worker), ``fhir_adapters/`` (FHIR in) and ``triage/`` (the pure engine).
+authorization decisions (:mod:`usecases.access`), and speaks in domain terms
+(:mod:`usecases.errors`), never in HTTP statuses. Below it: ``store/`` (tables and
+queries), ``messaging/`` (handing work to the worker), ``fhir_adapters/`` (FHIR in) and
+``triage/`` (the pure engine).
 
 - ``access``: who may see which patient and pathway, and the audit of every read
 - ``errors``: why a use case refuses (``Refused`` with FHIR issues, ``Declined``)

@@ -4,23 +4,15 @@ thresholds and history, published by authors with line numbers when refused."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from tests.conftest import ROOT, Service
+from tests.conftest import ROOT
 from tests.integration.api_rows import add_patient, add_result, headers, pathway_text, unique
 
 YAML = {"Content-Type": "application/yaml"}
-
-
-@pytest.fixture
-def client(service: Service) -> Iterator[TestClient]:
-    with TestClient(create_app()) as test_client:
-        yield test_client
 
 
 def author(*pathways: str) -> dict[str, str]:

@@ -4,14 +4,12 @@ own thresholds, the patient's own result, and what triage missed (unrouted, fail
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from api.app import create_app
 from store.db import session_scope
 from store.models import (
     AuditEvent,
@@ -22,7 +20,6 @@ from store.models import (
     new_id,
     utcnow,
 )
-from tests.conftest import Service
 from tests.documented import assert_documented
 from tests.integration.api_rows import (
     NOW,
@@ -35,12 +32,6 @@ from tests.integration.api_rows import (
 )
 from usecases import periodic
 from usecases.publishing import publish
-
-
-@pytest.fixture
-def client(service: Service) -> Iterator[TestClient]:
-    with TestClient(create_app()) as test_client:
-        yield test_client
 
 
 def audits(patient_id: str, action: str) -> list[AuditEvent]:

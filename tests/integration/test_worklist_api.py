@@ -4,24 +4,15 @@ filters, cursor pagination, acknowledge / resolve / override with who and when, 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
-from api.app import create_app
 from store.db import session_scope
 from store.models import AuditEvent, WorklistEvent, WorklistItem
-from tests.conftest import Service
 from tests.documented import assert_documented
 from tests.integration.api_rows import FNR, NOW, add_item, add_patient, headers, unique
-
-
-@pytest.fixture
-def client(service: Service) -> Iterator[TestClient]:
-    with TestClient(create_app()) as test_client:
-        yield test_client
 
 
 def day(n: int) -> dt.datetime:
