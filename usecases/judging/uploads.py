@@ -5,6 +5,7 @@ pathway reads put before a person."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -34,9 +35,46 @@ def judge_uploads(
     A corrected upload is judged again (its version's time) with a note of what it was; a
     withdrawn one is not judged: the patient's newest remaining data is, and the item notes
     the withdrawal. Neither lowers the item's level."""
-    moments: list[Moment] = []
-    notes: list[dict[str, Any]] = []
-    withdrawn: list[Resource] = []
+    plan = _plan(session, pathway, work)
+    moments = list(plan.moments)
+    if plan.withdrawn:
+        newest = newest_data_time(session, pathway, patient_id, now + FUTURE_REFUSED_AFTER)
+        if newest is not None:
+            moments.append(Moment(as_of=newest))
+    judgements = []
+    if moments:
+        data = PathwayData(session, pathway, patient_id, moments)
+        judgements = [judge(data, moment, thresholds, now) for moment in moments]
+    judged = _store(session, pathway, patient_id, judgements, owner, plan.withdrawn, now)
+    forms = any(
+        r.resource_type == "QuestionnaireResponse" and not r.withdrawn for r in work.resources
+    )
+    uploads = len(plan.moments)
+    items.apply_results(
+        session,
+        patient_id=patient_id,
+        pathway_id=pathway.id,
+        judged=judged,
+        now=now,
+        notes=plan.notes,
+        clears_overdue=forms,
+        may_open=uploads > 0,
+        kind="triage" if uploads else "withdrawn",
+    )
+
+
+@dataclass
+class _Plan:
+    """What a job judges on one pathway: each upload at its own time, the notes of
+    corrections and withdrawals, and the uploads withdrawn."""
+
+    moments: list[Moment] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    withdrawn: list[Resource] = field(default_factory=list)
+
+
+def _plan(session: Session, pathway: Pathway, work: Work) -> _Plan:
+    plan = _Plan()
     corrected = [r.id for r in work.resources if r.version_id > 1]
     done = _judged_versions(session, pathway.id, corrected) if corrected else set()
     for resource in work.resources:
@@ -45,10 +83,10 @@ def judge_uploads(
             # corrected version already (it reads the current one); once is enough.
             continue
         if resource.withdrawn and resource.version_id > 1:
-            withdrawn.append(resource)
-            notes.append(_change_note(session, "withdrawn", pathway, resource))
+            plan.withdrawn.append(resource)
+            plan.notes.append(_change_note(session, "withdrawn", pathway, resource))
             continue
-        moments.append(
+        plan.moments.append(
             Moment(
                 as_of=resource.data_time or resource.received_at,
                 resource=resource,
@@ -57,18 +95,21 @@ def judge_uploads(
             )
         )
         if resource.version_id > 1:
-            notes.append(_change_note(session, "corrected", pathway, resource))
-    uploads = len(moments)
-    if withdrawn:
-        newest = newest_data_time(session, pathway, patient_id, now + FUTURE_REFUSED_AFTER)
-        if newest is not None:
-            moments.append(Moment(as_of=newest))
-    judgements = []
-    if moments:
-        data = PathwayData(session, pathway, patient_id, moments)
-        judgements = [judge(data, moment, thresholds, now) for moment in moments]
-    # An upload's result belongs to its own outbox row; the re-judgement after data was
-    # withdrawn, to the row of the (first) withdrawal.
+            plan.notes.append(_change_note(session, "corrected", pathway, resource))
+    return plan
+
+
+def _store(
+    session: Session,
+    pathway: Pathway,
+    patient_id: str,
+    judgements: list[Judgement],
+    owner: dict[str, int],
+    withdrawn: list[Resource],
+    now: dt.datetime,
+) -> list[items.Judged]:
+    """The results, each under its task key. An upload's result belongs to its own outbox
+    row; the re-judgement after data was withdrawn, to the row of the (first) withdrawal."""
     boxes = [owner[(j.resource or withdrawn[0]).id] for j in judgements]
     keys = [
         f"{box}:{j.resource.id}:{pathway.id}"
@@ -77,21 +118,7 @@ def judge_uploads(
         for box, j in zip(boxes, judgements, strict=True)
     ]
     kinds = ["upload" if j.resource is not None else "withdrawn" for j in judgements]
-    judged = store_results(session, pathway, patient_id, judgements, keys, kinds, now, boxes=boxes)
-    forms = any(
-        r.resource_type == "QuestionnaireResponse" and not r.withdrawn for r in work.resources
-    )
-    items.apply_results(
-        session,
-        patient_id=patient_id,
-        pathway_id=pathway.id,
-        judged=judged,
-        now=now,
-        notes=notes,
-        clears_overdue=forms,
-        may_open=uploads > 0,
-        kind="triage" if uploads else "withdrawn",
-    )
+    return store_results(session, pathway, patient_id, judgements, keys, kinds, now, boxes=boxes)
 
 
 def store_results(
