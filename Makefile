@@ -101,4 +101,4 @@ bench-soak: setup ## steady load with worker restarts (SOAK_MINUTES, at most 30)
 	$(BIN)/python bench/soak.py --minutes $(SOAK_MINUTES) --write BENCHMARKS.md
 
 clean: ## remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis node_modules test-artifacts
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .hypothesis node_modules test-artifacts
