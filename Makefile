@@ -51,7 +51,7 @@ browser: ## Debian's chromium and chromium-driver for the browser tests (install
 run: setup assets ## set up, then run the API, a worker and the scheduler with demo data (Ctrl-C stops)
 	$(BIN)/triage run
 
-test: setup assets browser ## run the whole test suite, lint and type checks included
+test: setup assets browser ## run the whole test suite, lint, type and layer checks included
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -71,7 +71,7 @@ test-abuse: setup ## schemathesis, FHIR fuzzing and the authorization matrix (Po
 lint: setup ## ruff lint and format check
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
-typecheck: setup ## mypy, strict, over triage/ fhir_adapters/ api/ store/ worker/ seeds/
+typecheck: setup ## mypy (strict) over every package, and the import-linter layer contracts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
