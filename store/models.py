@@ -266,6 +266,9 @@ class WorklistItem(SQLModel, table=True):
     acknowledged_at: dt.datetime | None = _time(nullable=True)
     resolved_by: str | None = None
     resolved_at: dt.datetime | None = _time(nullable=True)
+    # The contact that actually happened, recorded when resolving (none, digital, phone,
+    # video, physical); NULL: not recorded, never counted as a visit avoided.
+    contact: str | None = None
     note: str | None = Field(default=None, sa_column=Column(Text))
 
 
