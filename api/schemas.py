@@ -10,6 +10,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 LevelName = Literal["red", "yellow", "green"]
 StatusName = Literal["open", "acknowledged", "resolved"]
+# The contact that actually happened, recorded when an item is resolved: the words of a
+# rule's ``action.consultation`` (usecases.worklist.CONTACTS, in the same order).
+ContactName = Literal["none", "digital", "phone", "video", "physical"]
 ENROLMENT_SLACK = dt.timedelta(minutes=5)  # a client clock a little ahead of ours
 
 
@@ -18,6 +21,15 @@ class NoteBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     note: str | None = Field(default=None, max_length=4000)
+
+
+class ResolveBody(NoteBody):
+    """``{"note": "...", "contact": "phone"}`` for resolve; both are optional. Without a
+    contact the item counts as "contact not recorded", never as a visit avoided."""
+
+    contact: ContactName | None = Field(
+        default=None, description="the contact that actually happened, if any is recorded"
+    )
 
 
 class OverrideBody(BaseModel):

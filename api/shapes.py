@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from api.schemas import LevelName, StatusName
+from api.schemas import ContactName, LevelName, StatusName
 from store import models as rows
 from usecases.records import Submission
 from usecases.worklist import Page, Shown
@@ -103,6 +103,10 @@ class WorklistItem(BaseModel):
     updated: str | None
     acknowledged: Who | None
     resolved: Who | None
+    contact: ContactName | None = Field(
+        description="the contact that actually happened, recorded when the item was resolved;"
+        " null when none was recorded"
+    )
     note: str | None
 
     @classmethod
@@ -142,6 +146,7 @@ class WorklistItem(BaseModel):
                 "updated": iso(item.updated),
                 "acknowledged": Who.of(item.acknowledged_by, item.acknowledged_at),
                 "resolved": Who.of(item.resolved_by, item.resolved_at),
+                "contact": item.contact,
                 "note": item.note,
             }
         )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Query
 
 from api import shapes
 from api.auth import Staff
-from api.schemas import LevelName, NoteBody, OverrideBody, StatusName
+from api.schemas import LevelName, NoteBody, OverrideBody, ResolveBody, StatusName
 from usecases import worklist
 
 router = APIRouter(tags=["worklist"])
@@ -39,10 +39,11 @@ def acknowledge(
 
 
 @router.post("/api/worklist/{item_id}/resolve", response_model=shapes.WorklistItem)
-def resolve(item_id: str, principal: Staff, body: NoteBody | None = None) -> shapes.WorklistItem:
-    """Resolve an item; the next data for this patient and pathway opens a new one."""
-    note = body.note if body is not None else None
-    return shapes.WorklistItem.of(worklist.resolve(item_id, principal, note))
+def resolve(item_id: str, principal: Staff, body: ResolveBody | None = None) -> shapes.WorklistItem:
+    """Resolve an item; the next data for this patient and pathway opens a new one. The
+    contact that actually happened may be recorded with it."""
+    body = body if body is not None else ResolveBody()
+    return shapes.WorklistItem.of(worklist.resolve(item_id, principal, body.note, body.contact))
 
 
 @router.post("/api/worklist/{item_id}/override", response_model=shapes.WorklistItem)

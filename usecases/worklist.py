@@ -20,12 +20,13 @@ from sqlmodel import Session, col, select
 
 from store.db import session_scope
 from store.models import Outbox, Patient, Resource, WorklistEvent, WorklistItem, utcnow
-from triage import Level
+from triage import Consultation, Level
 from triage.worklist import sort_rank
 from usecases.access import Actor, audit, require_pathway
-from usecases.errors import Conflict, Invalid, NotFound
+from usecases.errors import Conflict, Invalid, NotFound, Unprocessable
 
 __all__ = [
+    "CONTACTS",
     "RANK",
     "Page",
     "Shown",
@@ -39,6 +40,9 @@ __all__ = [
 ]
 
 RANK: dict[str, int] = {"red": 0, "yellow": 1, "green": 2}
+# The contacts a resolution may record: the words of a rule's action.consultation, least
+# demanding first (none, digital, phone, video, physical).
+CONTACTS: tuple[str, ...] = tuple(consultation.label for consultation in Consultation)
 LEVEL_OF_RANK: dict[int, str] = {rank: level for level, rank in RANK.items()}
 
 Cursor = tuple[int, dt.datetime | None, str]
@@ -178,8 +182,14 @@ def acknowledge(item_id: str, actor: Actor, note: str | None = None) -> Shown:
         return _save(session, actor, item, "acknowledged", now, note)
 
 
-def resolve(item_id: str, actor: Actor, note: str | None = None) -> Shown:
-    """Resolve an item; the next data for this patient and pathway opens a new one."""
+def resolve(
+    item_id: str, actor: Actor, note: str | None = None, contact: str | None = None
+) -> Shown:
+    """Resolve an item; the next data for this patient and pathway opens a new one. The
+    contact that actually happened (none, digital, phone, video, physical) is recorded
+    on the item and in its history when given; without it, none is recorded."""
+    if contact is not None and contact not in CONTACTS:
+        raise Unprocessable(f"unknown contact {contact!r}: one of {', '.join(CONTACTS)}")
     with session_scope() as session:
         item = _item_to_change(session, actor, item_id)
         if item.status == "resolved":
@@ -187,7 +197,9 @@ def resolve(item_id: str, actor: Actor, note: str | None = None) -> Shown:
         now = utcnow()
         item.status, item.resolved_by, item.resolved_at = "resolved", actor.subject, now
         item.open_key = None
-        return _save(session, actor, item, "resolved", now, note)
+        detail = {} if contact is None else {"contact": contact}
+        item.contact = contact
+        return _save(session, actor, item, "resolved", now, note, **detail)
 
 
 def override(item_id: str, actor: Actor, level: str, reason: str) -> Shown:

@@ -213,7 +213,9 @@ POLICY: dict[str, Call] = {
         "/api/worklist/{item}/acknowledge", GRANTED, json=lambda w, p: {"note": "matrise"}
     ),
     "POST /api/worklist/{item_id}/resolve": Call(
-        "/api/worklist/{item}/resolve", GRANTED, json=lambda w, p: {"note": "matrise"}
+        "/api/worklist/{item}/resolve",
+        GRANTED,
+        json=lambda w, p: {"note": "matrise", "contact": "phone"},
     ),
 }
 

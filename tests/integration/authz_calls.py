@@ -26,7 +26,7 @@ class World:
 STAFF_CALLS: list[tuple[str, str, Any]] = [
     ("GET", "/api/worklist?pathway={pathway}", None),
     ("POST", "/api/worklist/{item}/acknowledge", {"note": "x"}),
-    ("POST", "/api/worklist/{item}/resolve", {"note": "x"}),
+    ("POST", "/api/worklist/{item}/resolve", {"note": "x", "contact": "phone"}),
     ("POST", "/api/worklist/{item}/override", {"level": "green", "reason": "x"}),
     ("GET", "/api/patients/{patient}", None),
     ("GET", "/api/patients/{patient}/triage", None),
