@@ -18,7 +18,7 @@ from api import shapes
 from api.auth import Principal, decode_token
 from api.deps import SettingsDep
 from api.pathways import PathwayDetails
-from api.schemas import NoteBody, OverrideBody
+from api.schemas import NoteBody, OverrideBody, ResolveBody
 from api.web import patient_pages
 from api.web.i18n import OSLO, Words, parse_time
 from api.web.pages import (
@@ -95,6 +95,7 @@ def _worklist(
     rows = [_row(shapes.WorklistItem.of(shown).model_dump(), words, now) for shown in page.items]
     return {
         "rows": rows,
+        "contacts": worklist.CONTACTS,
         "counts": page.counts,
         "more": page.next is not None,
         "updated": now.astimezone(OSLO).strftime("%H:%M:%S"),
@@ -113,10 +114,18 @@ def _row(item: dict[str, Any], words: Words, now: dt.datetime) -> dict[str, Any]
         "due_at": due,
         "overdue": due is not None and due < now and item["status"] != "resolved",
         "ago": words.ago(parse_time(item.get("data_time")), now),
-        "contact": words(item["action"]["consultation"] or "none"),
+        "contact_words": words(item["action"]["consultation"] or "none"),
+        "recommended": _recommended(item),
         "newest_beside": _newest_beside(item),
         "undecided": (item.get("newest") or {}).get("undecided") or [],
     }
+
+
+def _recommended(item: dict[str, Any]) -> str | None:
+    """The contact the pathway recommends for the item (its action's consultation), to be
+    preselected when the clinician resolves it; None when the pathway says nothing."""
+    consultation = item["action"]["consultation"]
+    return consultation if consultation in worklist.CONTACTS else None
 
 
 def _newest_beside(item: dict[str, Any]) -> dict[str, Any] | None:
@@ -158,7 +167,8 @@ def worklist_json(
 
 @router.post("/items/{item_id}/{change}")
 def change_item(item_id: str, change: str, principal: Clinician, form: Form) -> Response:
-    """Acknowledge, resolve (with a note), override (with a reason) or clear an override.
+    """Acknowledge, resolve (with a note and the contact that happened), override (with a
+    reason) or clear an override.
 
     The worklist has one form around the table (1,500 per-row forms made a 500-row page
     take over 3 s to draw); each row's fields carry the item id in their names.
@@ -172,7 +182,9 @@ def change_item(item_id: str, change: str, principal: Clinician, form: Form) -> 
         if change == "acknowledge":
             worklist.acknowledge(item_id, principal, NoteBody(note=note).note)
         elif change == "resolve":
-            worklist.resolve(item_id, principal, NoteBody(note=note).note)
+            contact = field("contact") or None  # "": the clinician recorded no contact
+            closing = ResolveBody.model_validate({"note": note, "contact": contact})
+            worklist.resolve(item_id, principal, closing.note, closing.contact)
         elif change == "override":
             body = OverrideBody.model_validate({"level": field("level"), "reason": field("reason")})
             worklist.override(item_id, principal, body.level, body.reason)

@@ -1,9 +1,10 @@
 """The clinicians' worklist in a real headless Chromium (Debian's chromium and
 chromium-driver, ``make browser``) against a real uvicorn server and a real Celery worker,
 with data put in over the FHIR API: sign in, red first, acknowledge, resolve, override, a
-new red item without a reload, a refused pathway, a held red beside its newest green;
-axe-core finds no serious or critical violation; screenshots go to test-artifacts/ (also
-docs/screenshots/ with UPDATE_SCREENSHOTS=1).
+new red item without a reload, a refused pathway, a held red beside its newest green, and
+resolving with the contact that actually happened; axe-core finds no serious or critical
+violation; screenshots go to test-artifacts/ (also docs/screenshots/ with
+UPDATE_SCREENSHOTS=1).
 
 The tests run in file order on one signed-in browser: each continues where the last left.
 """
@@ -35,6 +36,7 @@ from tests.e2e.pages import (
     waiting,
 )
 from tests.e2e.web_data import Person
+from tests.integration.fhir_helpers import bearer
 
 pytestmark = pytest.mark.slow
 OSLO = ZoneInfo("Europe/Oslo")
@@ -179,3 +181,43 @@ def test_a_held_red_row_shows_its_newest_green_beside_it(
     assert f"{monday:%d.%m %H:%M}" in times and monday < when - dt.timedelta(hours=20), times
     no_serious_violations(driver, "worklist with a held level")
     keep("worklist", driver)
+
+
+def test_resolve_with_the_contact_chosen_on_the_page(
+    driver: webdriver.Chrome, base_url: str, api: httpx.Client
+) -> None:
+    """The pathway's recommended contact is preselected; the clinician records the contact
+    that actually happened instead, and the resolved list and the API show it."""
+    item = next(
+        i for i in web_data.open_items(api).values() if i["patient"]["name"] == "Helge Holdt"
+    )
+    recommended = item["action"]["consultation"]
+    assert recommended in ("none", "digital", "phone", "physical"), item["action"]
+    driver.get(f"{base_url}/app")
+    actions = open_actions(row_of(driver, "Helge Holdt"))
+    field = actions.find_element(By.CSS_SELECTOR, "select[name^='contact-']")
+    label = actions.find_element(By.CSS_SELECTOR, f"label[for='{field.get_attribute('id')}']")
+    assert label.text == "Kontakt som ble gjennomført"
+    contact = Select(field)
+    assert contact.first_selected_option.get_attribute("value") == recommended
+    assert [o.text for o in contact.options] == [
+        "Ikke registrert",
+        "Ingen kontakt",
+        "Digital (melding)",
+        "Telefon",
+        "Video",
+        "Oppmøte",
+    ]
+    no_serious_violations(driver, "worklist with a row's actions open")
+    contact.select_by_visible_text("Video")
+    actions.find_element(By.CSS_SELECTOR, "input[name^='note-']").send_keys("Videotime holdt.")
+    actions.find_element(By.XPATH, ".//button[normalize-space()='Avslutt']").click()
+    waiting(driver, 10).until(lambda d: "Helge" not in d.find_element(By.ID, "worklist").text)
+    driver.get(f"{base_url}/app?status=resolved")
+    row = row_of(driver, "Helge Holdt")
+    assert "Gjennomført: Video" in row.find_element(By.CSS_SELECTOR, ".contact-recorded").text
+    resolved = api.get(
+        "/api/worklist", params={"status": "resolved"}, headers=bearer("clinician")
+    ).json()["items"]
+    [done] = [i for i in resolved if i["id"] == item["id"]]
+    assert (done["contact"], done["note"]) == ("video", "Videotime holdt.")

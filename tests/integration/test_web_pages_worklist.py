@@ -197,3 +197,76 @@ def test_a_held_red_row_shows_the_newest_green_beside_it_with_data_times(
     assert "■ Red" in english and f"newest: ● green {_short(today)}" in english
     polled = anonymous.get("/app/worklist.json", params={"pathway": pathway, "lang": "nb"})
     assert f"nyeste: ● grønn {_short(today)}" in visible_text(_row(polled.json()["rows"], held))
+
+
+def _recommend(item: str, action: dict[str, Any] | None) -> None:
+    with session_scope() as session:
+        row = session.get(WorklistItem, item)
+        assert row is not None
+        row.action = action
+        session.add(row)
+
+
+def _chosen(row: str, item: str) -> str:
+    """The value of the option preselected in a row's contact select."""
+    select = re.search(rf'<select id="contact-{item}".*?</select>', row, re.S)
+    assert select is not None, row
+    chosen: list[str] = re.findall(r'<option value="([^"]*)" selected>', select.group(0))
+    assert len(chosen) == 1, select.group(0)
+    return chosen[0]
+
+
+def test_resolving_from_the_page_offers_the_contact_with_the_pathways_preselected(
+    anonymous: TestClient,
+) -> None:
+    pathway = unique("contact")
+    phoned = add_item(add_patient(), pathway, "red")  # the pathway says phone
+    silent = add_item(add_patient(), pathway, "yellow")
+    seen = add_item(add_patient(), pathway, "green")
+    _recommend(silent, None)  # the pathway says nothing
+    _recommend(seen, {"consultation": "physical"})
+    subject = f"clinician:{unique('nurse')}"
+    signed_in(anonymous, [pathway], subject)
+    html = anonymous.get("/app", params={"pathway": pathway}).text
+    assert _chosen(_row(html, phoned), phoned) == "phone"
+    assert _chosen(_row(html, silent), silent) == ""  # nothing preselected: choose or leave
+    assert _chosen(_row(html, seen), seen) == "physical"
+    row = _row(html, phoned)
+    assert f'<label for="contact-{phoned}">Kontakt som ble gjennomført</label>' in row
+    for words in ("Ikke registrert", "Ingen kontakt", "Digital (melding)", "Telefon", "Video"):
+        assert f">{words}</option>" in row
+    assert ">Oppmøte</option>" in row
+    english = _row(anonymous.get("/app", params={"pathway": pathway, "lang": "en"}).text, phoned)
+    assert "Contact that took place" in english and ">In person</option>" in english
+
+    back = f"/app?pathway={pathway}&status=open"
+    form = {f"contact-{phoned}": "video", f"note-{phoned}": "videotime", "back": back}
+    done = anonymous.post(f"/app/items/{phoned}/resolve", data=form)
+    assert done.status_code == 303 and done.headers["location"] == back
+    unrecorded = anonymous.post(f"/app/items/{silent}/resolve", data={f"contact-{silent}": ""})
+    assert unrecorded.status_code == 303
+    refused = anonymous.post(f"/app/items/{seen}/resolve", data={f"contact-{seen}": "brev"})
+    assert refused.status_code == 422
+
+    with session_scope() as session:
+        rows = {i: session.get(WorklistItem, i) for i in (phoned, silent, seen)}
+        assert all(row is not None for row in rows.values())
+        got = {i: (r.status, r.contact, r.note) for i, r in rows.items() if r is not None}
+        assert got == {
+            phoned: ("resolved", "video", "videotime"),
+            silent: ("resolved", None, None),
+            seen: ("open", None, None),
+        }
+        event = session.exec(
+            select(WorklistEvent).where(col(WorklistEvent.item_id) == phoned)
+        ).one()
+        assert (event.change, event.actor, event.detail["contact"]) == (
+            "resolved",
+            subject,
+            "video",
+        )
+    resolved = anonymous.get(
+        "/app", params={"pathway": pathway, "status": "resolved", "lang": "nb"}
+    ).text
+    assert "Gjennomført: Video" in visible_text(_row(resolved, phoned))
+    assert "Gjennomført" not in visible_text(_row(resolved, silent))
