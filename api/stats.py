@@ -1,0 +1,134 @@
+"""Statistics of follow-up, alert load and contacts over HTTP (issue 12): the figures of
+docs/statistics.md per pathway and bucket, counted by :mod:`usecases.statistics`. Staff
+only; a pathway not granted is refused like everywhere else, and every call is audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from api.auth import Staff
+from usecases import statistics as stats
+
+router = APIRouter(tags=["statistics"])
+
+
+class Followed(BaseModel):
+    patients: int = Field(description="unique patients with an active enrolment in the bucket")
+    new: int = Field(description="enrolments started in the bucket")
+    ended: int = Field(description="enrolments ended in the bucket")
+
+
+class Events(BaseModel):
+    uploads: dict[str, int] = Field(description="uploads judged by the pathway, by FHIR type")
+    results: dict[str, int] = Field(description="results of uploads, by level")
+
+
+class Acknowledge(BaseModel):
+    count: int
+    median_hours: float | None = Field(description="nearest-rank median")
+    p90_hours: float | None = Field(description="nearest-rank 90th percentile")
+
+
+class RedInTime(BaseModel):
+    acknowledged: int = Field(description="first acknowledgements of red items in the bucket")
+    in_time: int = Field(description="of those, made by the item's due time")
+    share: float | None
+
+
+class AlertLoad(BaseModel):
+    opened: int = Field(description="items opened red or yellow in the bucket")
+    per_day: float
+    clinicians: int = Field(description="people who acted on items in the bucket")
+    per_clinician: float | None
+
+
+class OwnThresholds(BaseModel):
+    enrolments: int = Field(description="enrolments active in the bucket")
+    with_own: int = Field(description="of those, with at least one own threshold")
+    share: float | None
+
+
+class BucketStats(BaseModel):
+    first_day: str = Field(description="the first Oslo calendar day of the bucket")
+    last_day: str = Field(description="its last day, included")
+    start: str = Field(description="the bucket's start, an instant (UTC)")
+    end: str = Field(description="its end, excluded")
+    patients_followed: Followed
+    events: Events
+    contacts: dict[str, int] = Field(description="resolved items by recorded contact")
+    time_to_acknowledge: dict[str, Acknowledge] = Field(description="by level")
+    red_acknowledged_in_time: RedInTime
+    overdue: int = Field(description="items due in the bucket, not acknowledged by then")
+    alert_load: AlertLoad
+    own_thresholds: OwnThresholds
+
+    @classmethod
+    def of(cls, figures: stats.BucketFigures) -> BucketStats:
+        bucket = figures.bucket
+        return cls.model_validate(
+            {
+                "first_day": bucket.first_day.isoformat(),
+                "last_day": bucket.last_day.isoformat(),
+                "start": bucket.start.isoformat(),
+                "end": bucket.end.isoformat(),
+                "patients_followed": figures.patients,
+                "events": {"uploads": figures.uploads, "results": figures.results},
+                "contacts": figures.contacts,
+                "time_to_acknowledge": figures.acknowledge,
+                "red_acknowledged_in_time": figures.red_in_time,
+                "overdue": figures.overdue,
+                "alert_load": figures.alert_load,
+                "own_thresholds": figures.own_thresholds,
+            }
+        )
+
+
+class PathwayStats(BaseModel):
+    pathway: str
+    overdue_now: int = Field(description="items past due, neither acknowledged nor resolved")
+    buckets: list[BucketStats]
+
+
+class Stats(BaseModel):
+    from_: str = Field(alias="from", description="the first day, Europe/Oslo")
+    to: str = Field(description="the last day, included")
+    by: Literal["week", "month", "tertial"]
+    at: str = Field(description="when the figures were counted")
+    pathways: list[PathwayStats]
+    not_computed: list[str] = Field(description="figures of issue 12 this version leaves out")
+
+    @classmethod
+    def of(cls, found: stats.Statistics) -> Stats:
+        return cls.model_validate(
+            {
+                "from": found.first_day.isoformat(),
+                "to": found.last_day.isoformat(),
+                "by": found.by,
+                "at": found.at.isoformat(),
+                "pathways": [
+                    PathwayStats(
+                        pathway=p.pathway,
+                        overdue_now=p.overdue_now,
+                        buckets=[BucketStats.of(b) for b in p.buckets],
+                    )
+                    for p in found.pathways
+                ],
+                "not_computed": list(stats.NOT_COMPUTED),
+            }
+        )
+
+
+@router.get("/api/stats", response_model=Stats, response_model_by_alias=True)
+def read_stats(
+    principal: Staff,
+    first_day: Annotated[dt.date, Query(alias="from", description="YYYY-MM-DD, Oslo")],
+    last_day: Annotated[dt.date, Query(alias="to", description="YYYY-MM-DD, included")],
+    by: Literal["week", "month", "tertial"] = "month",
+    pathway: str | None = None,
+) -> Stats:
+    """The figures of docs/statistics.md per bucket, for one granted pathway or all."""
+    return Stats.of(stats.statistics(principal, pathway, first_day, last_day, by))
