@@ -52,6 +52,18 @@ class OwnThresholds(BaseModel):
     share: float | None
 
 
+class Scheduled(BaseModel):
+    fell_due: int = Field(description="scheduled questionnaires that fell due in the bucket")
+    answered_in_time: int = Field(description="of those, answered within overdue_after")
+    response_rate: float | None
+    answered: int = Field(description="scheduled questionnaires answered in the bucket")
+    green: int = Field(description="of those, whose own result was green")
+    green_share: float | None
+    avoided_visits: int = Field(description="answered, and no physical contact followed")
+    avoided_share: float | None
+    unscheduled_reports: int = Field(description="other responses from enrolled patients")
+
+
 class BucketStats(BaseModel):
     first_day: str = Field(description="the first Oslo calendar day of the bucket")
     last_day: str = Field(description="its last day, included")
@@ -65,6 +77,7 @@ class BucketStats(BaseModel):
     overdue: int = Field(description="items due in the bucket, not acknowledged by then")
     alert_load: AlertLoad
     own_thresholds: OwnThresholds
+    scheduled: Scheduled | None = Field(description="null: the pathway has no schedule")
 
     @classmethod
     def of(cls, figures: stats.BucketFigures) -> BucketStats:
@@ -83,6 +96,7 @@ class BucketStats(BaseModel):
                 "overdue": figures.overdue,
                 "alert_load": figures.alert_load,
                 "own_thresholds": figures.own_thresholds,
+                "scheduled": figures.scheduled,
             }
         )
 

@@ -5,111 +5,26 @@ month, in Oslo time (UTC+1, UTC+2 from 29 March)."""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-from zoneinfo import ZoneInfo
-
 import pytest
 from fastapi.testclient import TestClient
 
 from store.db import session_scope
-from store.models import (
-    AuditEvent,
-    Enrolment,
-    Resource,
-    TriageResult,
-    WorklistEvent,
-    WorklistItem,
-    new_id,
-)
+from store.models import WorklistItem
 from tests.conftest import Service
-from tests.integration.api_rows import add_item, add_patient, headers, unique
+from tests.integration.api_rows import add_item, add_patient, unique
+from tests.integration.stats_rows import (
+    column,
+    end_enrolment,
+    enrol,
+    events,
+    oslo,
+    result,
+    stats,
+    upload,
+    utc,
+)
 
-OSLO = ZoneInfo("Europe/Oslo")
 JAN, FEB, MAR, APR = range(4)
-
-
-def oslo(month: int, day: int, hour: int = 12, minute: int = 0, year: int = 2026) -> dt.datetime:
-    return dt.datetime(year, month, day, hour, minute, tzinfo=OSLO).astimezone(dt.UTC)
-
-
-def utc(month: int, day: int, hour: int = 12) -> dt.datetime:
-    return dt.datetime(2026, month, day, hour, tzinfo=dt.UTC)
-
-
-def enrol(patient: str, pathway: str, at: dt.datetime, own: bool, active: bool = True) -> None:
-    with session_scope() as session:
-        session.add(
-            Enrolment(
-                patient_id=patient,
-                pathway_id=pathway,
-                thresholds={"pain_red": 5} if own else {},
-                enrolled_at=at,
-                active=active,
-            )
-        )
-
-
-def upload(
-    patient: str,
-    pathway: str,
-    kind: str,
-    received: dt.datetime,
-    level: str,
-    data_time: dt.datetime | None = None,
-    withdrawn: bool = False,
-    result_kind: str = "upload",
-) -> str:
-    resource_id = new_id("r")
-    with session_scope() as session:
-        session.add(
-            Resource(
-                id=resource_id,
-                resource_type=kind,
-                patient_id=patient,
-                body={"resourceType": kind},
-                data_time=data_time or received,
-                received_at=received,
-                withdrawn=withdrawn,
-            )
-        )
-    result(patient, pathway, resource_id, level, data_time or received, result_kind)
-    return resource_id
-
-
-def result(
-    patient: str, pathway: str, resource_id: str, level: str, at: dt.datetime, kind: str
-) -> None:
-    result_id = new_id("tr")
-    with session_scope() as session:
-        session.add(
-            TriageResult(
-                id=result_id,
-                task_key=result_id,
-                patient_id=patient,
-                pathway_id=pathway,
-                version=1,
-                sha256="cd" * 32,
-                level=level,
-                result={"level": level},
-                sources=[],
-                data_time=at,
-                created=at,
-                resource_id=resource_id,
-                kind=kind,
-            )
-        )
-
-
-def events(item: str, *changes: tuple[dt.datetime, str, str, str]) -> None:
-    """``(at, actor, change, level)`` rows of an item's history."""
-    with session_scope() as session:
-        for at, actor, change, level in changes:
-            session.add(
-                WorklistEvent(
-                    item_id=item, at=at, actor=actor, change=change, level=level, detail={}
-                )
-            )
 
 
 @pytest.fixture(scope="module")
@@ -125,16 +40,13 @@ def history(service: Service) -> str:
     enrol(d, p, oslo(1, 1, 0, 30), own=True, active=False)
     enrol(e, p, oslo(5, 1, 0, 0), own=False)
     enrol(a, unique("other"), oslo(1, 5), own=True)
-    with session_scope() as session:
-        end = AuditEvent(actor="dr-a", role="clinician", action="enrolment.end", detail={})
-        end.patient_id, end.target, end.at = c, p, oslo(3, 15)
-        session.add(end)
+    end_enrolment(c, p, oslo(3, 15))
     # Uploads and results: see test_events.
     upload(a, p, "QuestionnaireResponse", oslo(1, 10), "green")
     upload(a, p, "Observation", oslo(1, 31, 23, 30), "yellow")
     upload(b, p, "QuestionnaireResponse", oslo(3, 1, 0, 30), "red", data_time=oslo(2, 27))
     upload(c, p, "QuestionnaireResponse", oslo(2, 5), "red", withdrawn=True)
-    r5 = upload(a, p, "QuestionnaireResponse", oslo(4, 2), "green")
+    r5, _ = upload(a, p, "QuestionnaireResponse", oslo(4, 2), "green")
     result(a, p, r5, "yellow", oslo(4, 3), "rejudge")
     upload(a, unique("other"), "Observation", oslo(1, 12), "red")
     # Items: see test_contacts, test_time_to_acknowledge, test_overdue, test_alert_load.
@@ -191,19 +103,6 @@ def history(service: Service) -> str:
             row.resolved_at, row.resolved_by, row.contact = at, "dr", contact
             session.add(row)
     return p
-
-
-def stats(client: TestClient, pathway: str) -> dict[str, Any]:
-    query = {"pathway": pathway, "from": "2026-01-01", "to": "2026-04-30", "by": "month"}
-    response = client.get("/api/stats", params=query, headers=headers(pathways=[pathway]))
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert [p["pathway"] for p in body["pathways"]] == [pathway]
-    return body["pathways"][0]  # type: ignore[no-any-return]
-
-
-def column(found: dict[str, Any], figure: str) -> list[Any]:
-    return [bucket[figure] for bucket in found["buckets"]]
 
 
 def test_buckets_are_the_oslo_months(client: TestClient, history: str) -> None:

@@ -3,8 +3,7 @@
 :func:`statistics` answers the figures of docs/statistics.md for one granted pathway (or
 every granted pathway), a period of Oslo calendar days and a bucket size; the counting is
 done by the database (:mod:`usecases.statistics.queries`). Every call is audited with the
-pathways and the period. The figures on scheduled questionnaires (response rate, green
-share, avoided visits), overrides per rule and silent patients are not computed yet.
+pathways and the period. Overrides per rule and silent patients are not computed yet.
 """
 
 from __future__ import annotations
@@ -14,21 +13,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlmodel import Session
 
 from store.db import session_scope
 from store.models import utcnow
+from store.pathways import compiled, version_row
 from usecases.access import Actor, audit, require_pathway
-from usecases.statistics import queries
+from usecases.statistics import queries, schedule
 from usecases.statistics.buckets import Bucket, BucketSize, cut
 
 __all__ = ["NOT_COMPUTED", "BucketFigures", "PathwayFigures", "Statistics", "statistics"]
 
 # The figures of issue 12 this version does not count yet (docs/statistics.md).
 NOT_COMPUTED = (
-    "response_rate",
-    "green_share",
-    "avoided_visits",
     "overrides",
     "silent_patients",
 )
@@ -46,6 +43,7 @@ class BucketFigures:
     overdue: int
     alert_load: dict[str, Any]
     own_thresholds: dict[str, Any]
+    scheduled: dict[str, Any] | None  # None: the pathway has no schedule
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +120,7 @@ def _pathway(
     acks = queries.acknowledgements(session, table, pathway)
     overdue = queries.overdue_in_buckets(session, table, pathway, now)
     load = queries.alert_load(session, table, pathway)
+    scheduled = _scheduled(session, table, pathway, now)
     out = []
     for bucket in buckets:
         i = bucket.index
@@ -150,12 +149,47 @@ def _pathway(
                     "per_clinician": round(opened / people, 4) if people else None,
                 },
                 own_thresholds={"enrolments": rows, "with_own": own, "share": _share(own, rows)},
+                scheduled=None if scheduled is None else _figures(scheduled, i),
             )
         )
     return PathwayFigures(pathway, queries.overdue_now(session, pathway, now), out)
 
 
 _TYPES = ("QuestionnaireResponse", "Observation")
+
+
+def _scheduled(
+    session: Session, table: sa.Subquery, pathway_id: str, now: dt.datetime
+) -> dict[str, dict[int, Any]] | None:
+    """The counts on scheduled questionnaires, by the newest version's schedule; None when
+    the pathway is not published or has no schedule or questionnaire."""
+    row = version_row(session, pathway_id)
+    pathway = compiled(row) if row is not None else None
+    if pathway is None or pathway.schedule is None or not pathway.questionnaires:
+        return None
+    dues = schedule.chain(session, pathway)
+    return {
+        "due": schedule.fell_due(session, table, dues, pathway, now),
+        "answered": schedule.answered(session, table, dues, pathway_id),
+        "responses": schedule.responses(session, table, pathway),
+    }
+
+
+def _figures(counts: dict[str, dict[int, Any]], i: int) -> dict[str, Any]:
+    due = counts["due"].get(i, {"due": 0, "in_time": 0})
+    done = counts["answered"].get(i, {"answered": 0, "green": 0, "avoided": 0})
+    answered = done["answered"]
+    return {
+        "fell_due": due["due"],
+        "answered_in_time": due["in_time"],
+        "response_rate": _share(due["in_time"], due["due"]),
+        "answered": answered,
+        "green": done["green"],
+        "green_share": _share(done["green"], answered),
+        "avoided_visits": done["avoided"],
+        "avoided_share": _share(done["avoided"], answered),
+        "unscheduled_reports": counts["responses"].get(i, 0) - answered,
+    }
 
 
 def _ack(figure: dict[str, Any] | None) -> dict[str, Any]:

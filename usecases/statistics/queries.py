@@ -29,6 +29,7 @@ __all__ = [
     "overdue_in_buckets",
     "overdue_now",
     "results",
+    "spans",
     "uploads",
 ]
 
@@ -72,7 +73,7 @@ def _by_key(session: Session, query: sa.Select[Any]) -> Counts:
     return out
 
 
-def _spans(pathway: str) -> sa.Subquery:
+def spans(pathway: str) -> sa.Subquery:
     """The pathway's enrolments: start, end (NULL while active), and own thresholds."""
     ended_at = (
         sa.select(sa.func.max(AuditEvent.at))
@@ -103,7 +104,7 @@ def _spans(pathway: str) -> sa.Subquery:
 
 def enrolments(session: Session, b: sa.Subquery, pathway: str) -> dict[int, dict[str, int]]:
     """Per bucket: patients followed, new and ended enrolments, those with own thresholds."""
-    e = _spans(pathway)
+    e = spans(pathway)
     active = sa.and_(e.c.started < b.c.e, sa.or_(e.c.ended.is_(None), e.c.ended >= b.c.s))
     query = (
         sa.select(
