@@ -62,6 +62,9 @@ class Scheduled(BaseModel):
     avoided_visits: int = Field(description="answered, and no physical contact followed")
     avoided_share: float | None
     unscheduled_reports: int = Field(description="other responses from enrolled patients")
+    silent_patients: int = Field(
+        description="enrolled at the bucket's end, no data for longer than every + overdue_after"
+    )
 
 
 class BucketStats(BaseModel):

@@ -124,6 +124,16 @@ def test_unscheduled_reports_are_counted_apart(client: TestClient, history: str)
     assert [s["unscheduled_reports"] for s in found] == [0, 1, 1, 0]
 
 
+def test_silent_patients_at_the_end_of_each_month(client: TestClient, history: str) -> None:
+    found = column(stats(client, history), "scheduled")
+    # At each month's end T (Oslo midnight), silent = enrolled before T - P7D - P1M and no
+    # data since. Jan (cut 24 Dec 23:00 UTC): only A is enrolled before, and sent 12 Jan.
+    # Feb (cut 21 Jan 23:00): A (1, 25 Feb) and B (22 Feb) sent data. Mar (cut 24 Feb
+    # 22:00): A sent 25 Feb and 26 Mar; B only a withdrawn response on 23 Mar -> B is
+    # silent; C's enrolment ended. Apr (cut 23 Mar 22:00): A 26 Mar, B 5 Apr.
+    assert [s["silent_patients"] for s in found] == [0, 0, 1, 0]
+
+
 def test_a_pathway_without_a_schedule_has_no_scheduled_figures(
     client: TestClient, service: Service
 ) -> None:

@@ -3,7 +3,7 @@
 :func:`statistics` answers the figures of docs/statistics.md for one granted pathway (or
 every granted pathway), a period of Oslo calendar days and a bucket size; the counting is
 done by the database (:mod:`usecases.statistics.queries`). Every call is audited with the
-pathways and the period. Overrides per rule and silent patients are not computed yet.
+pathways and the period. Overrides per rule are not computed yet.
 """
 
 from __future__ import annotations
@@ -25,10 +25,7 @@ from usecases.statistics.buckets import Bucket, BucketSize, cut
 __all__ = ["NOT_COMPUTED", "BucketFigures", "PathwayFigures", "Statistics", "statistics"]
 
 # The figures of issue 12 this version does not count yet (docs/statistics.md).
-NOT_COMPUTED = (
-    "overrides",
-    "silent_patients",
-)
+NOT_COMPUTED = ("overrides",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +117,7 @@ def _pathway(
     acks = queries.acknowledgements(session, table, pathway)
     overdue = queries.overdue_in_buckets(session, table, pathway, now)
     load = queries.alert_load(session, table, pathway)
-    scheduled = _scheduled(session, table, pathway, now)
+    scheduled = _scheduled(session, table, buckets, pathway, now)
     out = []
     for bucket in buckets:
         i = bucket.index
@@ -159,7 +156,7 @@ _TYPES = ("QuestionnaireResponse", "Observation")
 
 
 def _scheduled(
-    session: Session, table: sa.Subquery, pathway_id: str, now: dt.datetime
+    session: Session, table: sa.Subquery, buckets: list[Bucket], pathway_id: str, now: dt.datetime
 ) -> dict[str, dict[int, Any]] | None:
     """The counts on scheduled questionnaires, by the newest version's schedule; None when
     the pathway is not published or has no schedule or questionnaire."""
@@ -172,6 +169,7 @@ def _scheduled(
         "due": schedule.fell_due(session, table, dues, pathway, now),
         "answered": schedule.answered(session, table, dues, pathway_id),
         "responses": schedule.responses(session, table, pathway),
+        "silent": schedule.silent(session, buckets, pathway, now),
     }
 
 
@@ -189,6 +187,7 @@ def _figures(counts: dict[str, dict[int, Any]], i: int) -> dict[str, Any]:
         "avoided_visits": done["avoided"],
         "avoided_share": _share(done["avoided"], answered),
         "unscheduled_reports": counts["responses"].get(i, 0) - answered,
+        "silent_patients": counts["silent"].get(i, 0),
     }
 
 

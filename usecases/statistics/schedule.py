@@ -14,6 +14,7 @@ compare the two on awkward dates, on both databases).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,9 +24,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from store.models import UTCDateTime
 from triage import Pathway
 from triage.durations import Duration
+from usecases.statistics.buckets import Bucket
 from usecases.statistics.queries import TABLES, Event, Item, Resource, TriageResult, spans
 
-__all__ = ["AVOIDED_WINDOW", "answered", "chain", "fell_due", "responses", "shifted"]
+__all__ = ["AVOIDED_WINDOW", "answered", "chain", "fell_due", "responses", "shifted", "silent"]
 
 AVOIDED_WINDOW = Duration(0, 0, 0, 30, 0, 0, 0, "P30D")  # no physical contact this long after
 
@@ -224,3 +226,49 @@ def answered(
         i: {"answered": int(n), "green": int(g), "avoided": int(a)}
         for i, n, g, a in session.execute(query)
     }
+
+
+def silent(
+    session: Session, buckets: Sequence[Bucket], pathway: Pathway, now: dt.datetime
+) -> dict[int, int]:
+    """Per bucket: patients enrolled at its end (or now, if sooner) with no data for longer
+    than ``every`` + ``overdue_after``: enrolled before, and no upload judged by the
+    pathway (not withdrawn) since, ``T - overdue_after - every`` on the UTC calendar."""
+    assert pathway.schedule is not None
+    every, late = pathway.schedule.every, pathway.schedule.overdue_after
+    rows = []
+    for bucket in buckets:
+        at = min(bucket.end, now)
+        cut = every.before(late.before(at) if late is not None else at)
+        rows.append(
+            sa.select(
+                sa.literal(bucket.index, sa.Integer).label("i"),
+                sa.literal(at, UTCDateTime()).label("t"),
+                sa.literal(cut, UTCDateTime()).label("c"),
+            )
+        )
+    b = sa.union_all(*rows).subquery("moments")
+    e = spans(pathway.id)
+    when = sa.func.coalesce(TriageResult.data_time, TriageResult.created)
+    data = (
+        sa.exists()
+        .select_from(
+            TABLES["triageresult"].join(TABLES["resource"], Resource.id == TriageResult.resource_id)
+        )
+        .where(
+            TriageResult.patient_id == e.c.patient_id,
+            TriageResult.pathway_id == pathway.id,
+            TriageResult.kind == "upload",
+            Resource.withdrawn.is_(False),
+            when >= b.c.c,
+            when <= b.c.t,
+        )
+    )
+    enrolled = sa.and_(e.c.started < b.c.c, sa.or_(e.c.ended.is_(None), e.c.ended > b.c.t))
+    query = (
+        sa.select(b.c.i, sa.func.count(sa.distinct(e.c.patient_id)))
+        .select_from(b.join(e, enrolled))
+        .where(sa.not_(data))
+        .group_by(b.c.i)
+    )
+    return {i: int(n) for i, n in session.execute(query)}
