@@ -67,6 +67,14 @@ class Scheduled(BaseModel):
     )
 
 
+class RuleOverrides(BaseModel):
+    fired: int = Field(description="upload results the rule fired on in the bucket")
+    overrides: int = Field(description="overrides of items after a result it fired on")
+    raised: int = Field(description="of those, the clinician's level above the engine's")
+    lowered: int = Field(description="of those, below")
+    share: float | None = Field(description="overrides / fired")
+
+
 class BucketStats(BaseModel):
     first_day: str = Field(description="the first Oslo calendar day of the bucket")
     last_day: str = Field(description="its last day, included")
@@ -80,6 +88,7 @@ class BucketStats(BaseModel):
     overdue: int = Field(description="items due in the bucket, not acknowledged by then")
     alert_load: AlertLoad
     own_thresholds: OwnThresholds
+    overrides: dict[str, RuleOverrides] = Field(description="per rule id; (otherwise): none fired")
     scheduled: Scheduled | None = Field(description="null: the pathway has no schedule")
 
     @classmethod
@@ -99,6 +108,7 @@ class BucketStats(BaseModel):
                 "overdue": figures.overdue,
                 "alert_load": figures.alert_load,
                 "own_thresholds": figures.own_thresholds,
+                "overrides": figures.overrides,
                 "scheduled": figures.scheduled,
             }
         )
@@ -116,7 +126,6 @@ class Stats(BaseModel):
     by: Literal["week", "month", "tertial"]
     at: str = Field(description="when the figures were counted")
     pathways: list[PathwayStats]
-    not_computed: list[str] = Field(description="figures of issue 12 this version leaves out")
 
     @classmethod
     def of(cls, found: stats.Statistics) -> Stats:
@@ -134,7 +143,6 @@ class Stats(BaseModel):
                     )
                     for p in found.pathways
                 ],
-                "not_computed": list(stats.NOT_COMPUTED),
             }
         )
 

@@ -57,6 +57,7 @@ def upload(
     withdrawn: bool = False,
     result_kind: str = "upload",
     url: str | None = None,
+    fired: list[str] | None = None,
 ) -> tuple[str, str]:
     """A resource and its result for the pathway: (resource id, result id)."""
     resource_id = new_id("r")
@@ -73,13 +74,18 @@ def upload(
                 canonical_url=url,
             )
         )
-    return resource_id, result(
-        patient, pathway, resource_id, level, data_time or received, result_kind
-    )
+    at = data_time or received
+    return resource_id, result(patient, pathway, resource_id, level, at, result_kind, fired)
 
 
 def result(
-    patient: str, pathway: str, resource_id: str, level: str, at: dt.datetime, kind: str
+    patient: str,
+    pathway: str,
+    resource_id: str,
+    level: str,
+    at: dt.datetime,
+    kind: str,
+    fired: list[str] | None = None,
 ) -> str:
     result_id = new_id("tr")
     with session_scope() as session:
@@ -92,7 +98,7 @@ def result(
                 version=1,
                 sha256="cd" * 32,
                 level=level,
-                result={"level": level},
+                result={"level": level, "fired": fired or []},
                 sources=[],
                 data_time=at,
                 created=at,

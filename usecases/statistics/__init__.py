@@ -3,7 +3,7 @@
 :func:`statistics` answers the figures of docs/statistics.md for one granted pathway (or
 every granted pathway), a period of Oslo calendar days and a bucket size; the counting is
 done by the database (:mod:`usecases.statistics.queries`). Every call is audited with the
-pathways and the period. Overrides per rule are not computed yet.
+pathways and the period.
 """
 
 from __future__ import annotations
@@ -19,13 +19,10 @@ from store.db import session_scope
 from store.models import utcnow
 from store.pathways import compiled, version_row
 from usecases.access import Actor, audit, require_pathway
-from usecases.statistics import queries, schedule
+from usecases.statistics import overrides, queries, schedule
 from usecases.statistics.buckets import Bucket, BucketSize, cut
 
-__all__ = ["NOT_COMPUTED", "BucketFigures", "PathwayFigures", "Statistics", "statistics"]
-
-# The figures of issue 12 this version does not count yet (docs/statistics.md).
-NOT_COMPUTED = ("overrides",)
+__all__ = ["BucketFigures", "PathwayFigures", "Statistics", "statistics"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +37,7 @@ class BucketFigures:
     overdue: int
     alert_load: dict[str, Any]
     own_thresholds: dict[str, Any]
+    overrides: dict[str, dict[str, Any]]  # per rule
     scheduled: dict[str, Any] | None  # None: the pathway has no schedule
 
 
@@ -117,6 +115,7 @@ def _pathway(
     acks = queries.acknowledgements(session, table, pathway)
     overdue = queries.overdue_in_buckets(session, table, pathway, now)
     load = queries.alert_load(session, table, pathway)
+    overridden = overrides.overrides(session, table, pathway)
     scheduled = _scheduled(session, table, buckets, pathway, now)
     out = []
     for bucket in buckets:
@@ -146,6 +145,10 @@ def _pathway(
                     "per_clinician": round(opened / people, 4) if people else None,
                 },
                 own_thresholds={"enrolments": rows, "with_own": own, "share": _share(own, rows)},
+                overrides={
+                    rule: {**counts, "share": _share(counts["overrides"], counts["fired"])}
+                    for rule, counts in sorted(overridden.get(i, {}).items())
+                },
                 scheduled=None if scheduled is None else _figures(scheduled, i),
             )
         )
