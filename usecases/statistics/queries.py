@@ -180,6 +180,10 @@ def contacts(session: Session, b: sa.Subquery, pathway: str) -> Counts:
     return _by_key(session, query)
 
 
+def _items_of(pathway: str) -> sa.Select[Any]:
+    return sa.select(Item.id).where(Item.pathway_id == pathway)
+
+
 def _seconds(session: Session, later: Any, earlier: Any) -> ColumnElement[Any]:
     if session.get_bind().dialect.name == "sqlite":
         return (sa.func.julianday(later) - sa.func.julianday(earlier)) * 86400.0
@@ -213,7 +217,11 @@ def acknowledgements(session: Session, b: sa.Subquery, pathway: str) -> dict[int
     first = _first_acks(pathway)
     started = (
         sa.select(Event.item_id, sa.func.min(Event.at).label("at"))
-        .where(Event.actor == ACTOR, Event.level.in_(("red", "yellow")))
+        .where(
+            Event.item_id.in_(_items_of(pathway)),
+            Event.actor == ACTOR,
+            Event.level.in_(("red", "yellow")),
+        )
         .group_by(Event.item_id)
         .subquery("started")
     )
@@ -277,7 +285,7 @@ def overdue_in_buckets(
     their due time."""
     acked = (
         sa.select(Event.item_id, sa.func.min(Event.at).label("at"))
-        .where(Event.change == "acknowledged")
+        .where(Event.item_id.in_(_items_of(pathway)), Event.change == "acknowledged")
         .group_by(Event.item_id)
         .subquery("acked")
     )

@@ -238,6 +238,8 @@ def silent(
     every, late = pathway.schedule.every, pathway.schedule.overdue_after
     rows = []
     for bucket in buckets:
+        if bucket.start > now:  # a bucket still to come: nobody is silent in it yet
+            continue
         at = min(bucket.end, now)
         cut = every.before(late.before(at) if late is not None else at)
         rows.append(
@@ -247,6 +249,8 @@ def silent(
                 sa.literal(cut, UTCDateTime()).label("c"),
             )
         )
+    if not rows:
+        return {}
     b = sa.union_all(*rows).subquery("moments")
     e = spans(pathway.id)
     when = sa.func.coalesce(TriageResult.data_time, TriageResult.created)
