@@ -21,6 +21,7 @@ from store.models import (
     WorklistEvent,
     new_id,
 )
+from tests.documented import assert_documented
 from tests.integration.api_rows import headers
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -183,6 +184,7 @@ def stats(client: TestClient, pathway: str) -> dict[str, Any]:
     query = {"pathway": pathway, "from": "2026-01-01", "to": "2026-04-30", "by": "month"}
     response = client.get("/api/stats", params=query, headers=headers(pathways=[pathway]))
     assert response.status_code == 200, response.text
+    assert_documented("GET", "/api/stats", response)
     body = response.json()
     assert [p["pathway"] for p in body["pathways"]] == [pathway]
     return body["pathways"][0]  # type: ignore[no-any-return]
