@@ -174,6 +174,7 @@ POLICY: dict[str, Call] = {
         missing=f"/api/submissions/QuestionnaireResponse/{MISSING_ID}/result",
     ),
     "GET /api/pathways": Call("/api/pathways", STAFF),
+    "GET /api/stats": Call(f"/api/stats?pathway={PATHWAY}&from=2026-01-01&to=2026-12-31", GRANTED),
     "GET /api/pathways/{pathway_id}": Call(f"/api/pathways/{PATHWAY}", GRANTED),
     # The clinicians' pages
     "GET /app": Call(f"/app?pathway={PATHWAY}", GRANTED, audited=True),

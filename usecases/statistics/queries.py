@@ -1,0 +1,336 @@
+"""The figures of docs/statistics.md as SQL aggregations, one query per figure and pathway
+over all buckets at once (a bucket table joined on time), on SQLite and PostgreSQL alike.
+Only counts come back to Python, never the rows they count."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import SQLModel
+
+from store.models import UTCDateTime
+from usecases.judging.items import ACTOR
+from usecases.statistics.buckets import Bucket
+
+__all__ = [
+    "CONTACTS",
+    "LEVELS",
+    "TABLES",
+    "acknowledgements",
+    "alert_load",
+    "bucket_table",
+    "contacts",
+    "enrolments",
+    "overdue_in_buckets",
+    "overdue_now",
+    "results",
+    "spans",
+    "uploads",
+]
+
+LEVELS = ("red", "yellow", "green")
+CONTACTS = ("none", "digital", "phone", "video", "physical", "not_recorded")
+ACTED = ("acknowledged", "resolved", "override", "override-cleared")
+
+Counts = dict[int, dict[str, int]]
+
+# The tables, and their columns as SQL expressions.
+TABLES = SQLModel.metadata.tables
+AuditEvent = TABLES["auditevent"].c
+Enrolment = TABLES["enrolment"].c
+Resource = TABLES["resource"].c
+TriageResult = TABLES["triageresult"].c
+Event = TABLES["worklistevent"].c
+Item = TABLES["worklistitem"].c
+
+
+def bucket_table(buckets: Sequence[Bucket]) -> sa.Subquery:
+    """The buckets as a table ``b`` (``i``, ``s``, ``e``): joined on ``s <= t < e``."""
+    parts = [
+        sa.select(
+            sa.literal(b.index, sa.Integer).label("i"),
+            sa.literal(b.start, UTCDateTime()).label("s"),
+            sa.literal(b.end, UTCDateTime()).label("e"),
+        )
+        for b in buckets
+    ]
+    return sa.union_all(*parts).subquery("b")
+
+
+def _within(b: sa.Subquery, when: Any) -> ColumnElement[bool]:
+    return sa.and_(when >= b.c.s, when < b.c.e)
+
+
+def _by_key(session: Session, query: sa.Select[Any]) -> Counts:
+    out: Counts = {}
+    for index, key, count in session.execute(query):
+        out.setdefault(index, {})[key] = int(count)
+    return out
+
+
+def spans(pathway: str) -> sa.Subquery:
+    """The pathway's enrolments: start, end (NULL while active), and own thresholds."""
+    ended_at = (
+        sa.select(sa.func.max(AuditEvent.at))
+        .where(
+            AuditEvent.action == "enrolment.end",
+            AuditEvent.patient_id == Enrolment.patient_id,
+            AuditEvent.target == Enrolment.pathway_id,
+            AuditEvent.at >= Enrolment.enrolled_at,
+        )
+        .scalar_subquery()
+    )
+    ended = sa.case(
+        (Enrolment.active.is_(True), sa.null()),
+        else_=sa.func.coalesce(ended_at, Enrolment.enrolled_at),
+    )
+    own = sa.cast(Enrolment.thresholds, sa.Text) != "{}"
+    return (
+        sa.select(
+            Enrolment.patient_id,
+            Enrolment.enrolled_at.label("started"),
+            ended.label("ended"),
+            sa.case((own, 1), else_=0).label("own"),
+        )
+        .where(Enrolment.pathway_id == pathway)
+        .subquery("spans")
+    )
+
+
+def enrolments(session: Session, b: sa.Subquery, pathway: str) -> dict[int, dict[str, int]]:
+    """Per bucket: patients followed, new and ended enrolments, those with own thresholds."""
+    e = spans(pathway)
+    active = sa.and_(e.c.started < b.c.e, sa.or_(e.c.ended.is_(None), e.c.ended >= b.c.s))
+    query = (
+        sa.select(
+            b.c.i,
+            sa.func.count(sa.distinct(e.c.patient_id)),
+            sa.func.count(),
+            sa.func.sum(sa.case((_within(b, e.c.started), 1), else_=0)),
+            sa.func.sum(sa.case((_within(b, e.c.ended), 1), else_=0)),
+            sa.func.sum(e.c.own),
+        )
+        .select_from(b.join(e, active))
+        .group_by(b.c.i)
+    )
+    return {
+        index: {
+            "patients": int(patients),
+            "enrolments": int(rows),
+            "new": int(new or 0),
+            "ended": int(ended or 0),
+            "own_thresholds": int(own or 0),
+        }
+        for index, patients, rows, new, ended, own in session.execute(query)
+    }
+
+
+def _judged_uploads(pathway: str) -> sa.Select[Any]:
+    return sa.select(TriageResult.resource_id).where(
+        TriageResult.pathway_id == pathway, TriageResult.kind == "upload"
+    )
+
+
+def uploads(session: Session, b: sa.Subquery, pathway: str) -> Counts:
+    """Per bucket and FHIR type: uploads accepted and judged by the pathway, not withdrawn."""
+    received = Resource.received_at
+    query = (
+        sa.select(b.c.i, Resource.resource_type, sa.func.count(sa.distinct(Resource.id)))
+        .select_from(b.join(TABLES["resource"], _within(b, received)))
+        .where(
+            Resource.id.in_(_judged_uploads(pathway)),
+            Resource.withdrawn.is_(False),
+        )
+        .group_by(b.c.i, Resource.resource_type)
+    )
+    return _by_key(session, query)
+
+
+def results(session: Session, b: sa.Subquery, pathway: str) -> Counts:
+    """Per bucket and level: results of uploads (not withdrawn), by the time of their data."""
+    when = sa.func.coalesce(TriageResult.data_time, TriageResult.created)
+    query = (
+        sa.select(b.c.i, TriageResult.level, sa.func.count())
+        .select_from(b.join(TABLES["triageresult"], _within(b, when)))
+        .join(TABLES["resource"], Resource.id == TriageResult.resource_id)
+        .where(
+            TriageResult.pathway_id == pathway,
+            TriageResult.kind == "upload",
+            Resource.withdrawn.is_(False),
+        )
+        .group_by(b.c.i, TriageResult.level)
+    )
+    return _by_key(session, query)
+
+
+def contacts(session: Session, b: sa.Subquery, pathway: str) -> Counts:
+    """Per bucket: items resolved in it, by the contact recorded (or ``not_recorded``)."""
+    contact = sa.func.coalesce(Item.contact, "not_recorded")
+    query = (
+        sa.select(b.c.i, contact, sa.func.count())
+        .select_from(b.join(TABLES["worklistitem"], _within(b, Item.resolved_at)))
+        .where(Item.pathway_id == pathway)
+        .group_by(b.c.i, contact)
+    )
+    return _by_key(session, query)
+
+
+def _items_of(pathway: str) -> sa.Select[Any]:
+    return sa.select(Item.id).where(Item.pathway_id == pathway)
+
+
+def _seconds(session: Session, later: Any, earlier: Any) -> ColumnElement[Any]:
+    if session.get_bind().dialect.name == "sqlite":
+        return (sa.func.julianday(later) - sa.func.julianday(earlier)) * 86400.0
+    return sa.extract("epoch", later - earlier)
+
+
+def _first_acks(pathway: str) -> sa.Subquery:
+    """Each item's first acknowledgement (time, level shown) and its due time."""
+    order = sa.func.row_number().over(
+        partition_by=Event.item_id,
+        order_by=(Event.at, Event.id),
+    )
+    acks = (
+        sa.select(Event.item_id, Event.at, Event.level, order.label("n"))
+        .join(TABLES["worklistitem"], Item.id == Event.item_id)
+        .where(Item.pathway_id == pathway, Event.change == "acknowledged")
+        .subquery("acks")
+    )
+    return (
+        sa.select(acks.c.item_id, acks.c.at, acks.c.level, Item.due)
+        .join(TABLES["worklistitem"], Item.id == acks.c.item_id)
+        .where(acks.c.n == 1)
+        .subquery("first_ack")
+    )
+
+
+def acknowledgements(session: Session, b: sa.Subquery, pathway: str) -> dict[int, Any]:
+    """Per bucket and level: count, median and 90th percentile (nearest rank) in seconds
+    from the item's first red/yellow event to its first acknowledgement; and how many
+    red acknowledgements came by the item's due time."""
+    first = _first_acks(pathway)
+    started = (
+        sa.select(Event.item_id, sa.func.min(Event.at).label("at"))
+        .where(
+            Event.item_id.in_(_items_of(pathway)),
+            Event.actor == ACTOR,
+            Event.level.in_(("red", "yellow")),
+        )
+        .group_by(Event.item_id)
+        .subquery("started")
+    )
+    took = _seconds(session, first.c.at, started.c.at)
+    timed = (
+        sa.select(
+            b.c.i,
+            first.c.level,
+            took.label("took"),
+            sa.case((first.c.at <= first.c.due, 1), else_=0).label("in_time"),
+        )
+        .select_from(b.join(first, _within(b, first.c.at)))
+        .join(started, started.c.item_id == first.c.item_id)
+        .where(started.c.at <= first.c.at)
+        .subquery("timed")
+    )
+    group = (timed.c.i, timed.c.level)
+    ranked = sa.select(
+        timed,
+        sa.func.row_number().over(partition_by=group, order_by=timed.c.took).label("r"),
+        sa.func.count().over(partition_by=group).label("n"),
+        sa.func.sum(timed.c.in_time).over(partition_by=group).label("in_time_n"),
+    ).subquery("ranked")
+    median, p90 = (ranked.c.n + 1) // 2, (9 * ranked.c.n + 9) // 10  # integer ceil(p * n)
+    query = sa.select(
+        ranked.c.i,
+        ranked.c.level,
+        ranked.c.n,
+        ranked.c.in_time_n,
+        ranked.c.r,
+        ranked.c.took,
+        ranked.c.r == median,
+        ranked.c.r == p90,
+    ).where(sa.or_(ranked.c.r == median, ranked.c.r == p90))
+    out: dict[int, Any] = {}
+    for index, level, n, in_time, _, took_s, is_median, is_p90 in session.execute(query):
+        figure = out.setdefault(index, {}).setdefault(
+            level, {"count": int(n), "in_time": int(in_time or 0)}
+        )
+        if is_median:
+            figure["median_seconds"] = round(float(took_s))
+        if is_p90:
+            figure["p90_seconds"] = round(float(took_s))
+    return out
+
+
+def overdue_now(session: Session, pathway: str, now: dt.datetime) -> int:
+    """Items not acknowledged nor resolved whose due time has passed."""
+    query = sa.select(sa.func.count()).where(
+        Item.pathway_id == pathway,
+        Item.status == "open",
+        Item.due < sa.literal(now, UTCDateTime()),
+    )
+    return int(session.execute(query).scalar_one())
+
+
+def overdue_in_buckets(
+    session: Session, b: sa.Subquery, pathway: str, now: dt.datetime
+) -> dict[int, int]:
+    """Per bucket: items due in it (and already due), neither acknowledged nor resolved by
+    their due time."""
+    acked = (
+        sa.select(Event.item_id, sa.func.min(Event.at).label("at"))
+        .where(Event.item_id.in_(_items_of(pathway)), Event.change == "acknowledged")
+        .group_by(Event.item_id)
+        .subquery("acked")
+    )
+    query = (
+        sa.select(b.c.i, sa.func.count())
+        .select_from(b.join(TABLES["worklistitem"], _within(b, Item.due)))
+        .outerjoin(acked, acked.c.item_id == Item.id)
+        .where(
+            Item.pathway_id == pathway,
+            Item.due < sa.literal(now, UTCDateTime()),
+            sa.or_(acked.c.at.is_(None), acked.c.at > Item.due),
+            sa.or_(Item.resolved_at.is_(None), Item.resolved_at > Item.due),
+        )
+        .group_by(b.c.i)
+    )
+    return {index: int(count) for index, count in session.execute(query)}
+
+
+def alert_load(session: Session, b: sa.Subquery, pathway: str) -> dict[int, dict[str, int]]:
+    """Per bucket: items opened at red or yellow, and the clinicians who acted on items."""
+    opened = (
+        sa.select(b.c.i, sa.func.count(sa.distinct(Item.id)))
+        .select_from(b.join(TABLES["worklistitem"], _within(b, Item.created)))
+        .join(TABLES["worklistevent"], Event.item_id == Item.id)
+        .where(
+            Item.pathway_id == pathway,
+            Event.change == "created",
+            Event.level.in_(("red", "yellow")),
+        )
+        .group_by(b.c.i)
+    )
+    people = (
+        sa.select(b.c.i, sa.func.count(sa.distinct(Event.actor)))
+        .select_from(b.join(TABLES["worklistevent"], _within(b, Event.at)))
+        .join(TABLES["worklistitem"], Item.id == Event.item_id)
+        .where(
+            Item.pathway_id == pathway,
+            Event.change.in_(ACTED),
+            Event.actor != ACTOR,
+        )
+        .group_by(b.c.i)
+    )
+    out: dict[int, dict[str, int]] = {}
+    for index, count in session.execute(opened):
+        out.setdefault(index, {})["opened"] = int(count)
+    for index, count in session.execute(people):
+        out.setdefault(index, {})["clinicians"] = int(count)
+    return out

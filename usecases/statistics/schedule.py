@@ -1,0 +1,278 @@
+"""Scheduled questionnaires in SQL (docs/statistics.md): the chain of due times of each
+enrolment, computed by a recursive query, and the figures on it (response rate, green
+share, avoided visits).
+
+A response is *scheduled* when it is the first (not withdrawn) response to one of the
+pathway's questionnaires at or after its due time; the first due time is ``every`` after
+the enrolment start, the next ``every`` after the previous scheduled response: the rule of
+:func:`triage.worklist.overdue_due`. :func:`shifted` adds a :class:`triage.Duration` in the
+database exactly as :meth:`triage.Duration.after` does for the stored (UTC) times: calendar
+months first, the day clamped to the month's end, then days, then elapsed time (the tests
+compare the two on awkward dates, on both databases).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from store.models import UTCDateTime
+from triage import Pathway
+from triage.durations import Duration
+from usecases.statistics.buckets import Bucket
+from usecases.statistics.queries import TABLES, Event, Item, Resource, TriageResult, spans
+
+__all__ = ["AVOIDED_WINDOW", "answered", "chain", "fell_due", "responses", "shifted", "silent"]
+
+AVOIDED_WINDOW = Duration(0, 0, 0, 30, 0, 0, 0, "P30D")  # no physical contact this long after
+
+
+def shifted(session: Session, when: Any, duration: Duration) -> ColumnElement[Any]:
+    """``when`` plus ``duration`` in SQL, as :meth:`Duration.after` on a UTC time."""
+    months = duration.years * 12 + duration.months
+    days = duration.weeks * 7 + duration.days
+    if session.get_bind().dialect.name != "sqlite":
+        naive = sa.func.timezone("UTC", when)
+        interval = sa.func.make_interval(0, months, 0, days, duration.hours, duration.minutes)
+        total = naive + interval + sa.func.make_interval(0, 0, 0, 0, 0, 0, duration.seconds)
+        return sa.type_coerce(sa.func.timezone("UTC", total), UTCDateTime())
+    # SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC): move the month, clamp the day.
+    text = sa.String()
+    first = sa.func.date(when, "start of month", f"+{months} months", type_=text)
+    end = sa.func.strftime("%d", sa.func.date(first, "+1 month", "-1 day"), type_=text)
+    day = sa.func.min(sa.cast(sa.func.strftime("%d", when), sa.Integer), sa.cast(end, sa.Integer))
+    offset = sa.literal("+", text) + sa.cast(day - 1 + days, text) + " days"
+    date = sa.func.date(first, offset, type_=text)
+    clock = sa.func.strftime("%H:%M:%S", when, type_=text)
+    moved = sa.func.datetime(
+        date + " " + clock,
+        f"+{duration.hours} hours",
+        f"+{duration.minutes} minutes",
+        f"+{duration.seconds} seconds",
+        type_=text,
+    )
+    fraction = sa.func.substr(sa.type_coerce(when, text), 20, type_=text)
+    return sa.type_coerce(moved + fraction, UTCDateTime())
+
+
+def _responses(pathway: Pathway) -> sa.CTE:
+    """The responses (not withdrawn) to the pathway's questionnaires, with their time."""
+    r = Resource
+    at = sa.type_coerce(sa.func.coalesce(r.data_time, r.received_at), UTCDateTime())
+    return (
+        sa.select(r.id, r.patient_id, at.label("at"))
+        .where(
+            r.resource_type == "QuestionnaireResponse",
+            r.canonical_url.in_(pathway.questionnaires),
+            r.withdrawn.is_(False),
+        )
+        .cte("responses")
+    )
+
+
+def responses(session: Session, b: sa.Subquery, pathway: Pathway) -> dict[int, int]:
+    """Per bucket: responses to the pathway's questionnaires from its enrolled patients
+    while enrolled, scheduled or not."""
+    found, e = _responses(pathway), spans(pathway.id)
+    enrolled = sa.and_(
+        e.c.patient_id == found.c.patient_id,
+        found.c.at >= e.c.started,
+        sa.or_(e.c.ended.is_(None), found.c.at < e.c.ended),
+    )
+    query = (
+        sa.select(b.c.i, sa.func.count(sa.distinct(found.c.id)))
+        .select_from(b.join(found, sa.and_(found.c.at >= b.c.s, found.c.at < b.c.e)))
+        .join(e, enrolled)
+        .group_by(b.c.i)
+    )
+    return {i: int(n) for i, n in session.execute(query)}
+
+
+def chain(session: Session, pathway: Pathway) -> sa.CTE:
+    """Every due time of every enrolment in the pathway (``patient_id``, ``ended``,
+    ``due``, ``response``: the scheduled response's id, NULL while not answered)."""
+    assert pathway.schedule is not None
+    every = pathway.schedule.every
+    responses = _responses(pathway)
+
+    def first_after(patient: Any, due: Any, ended: Any) -> Any:
+        return (
+            sa.select(responses.c.id)
+            .where(
+                responses.c.patient_id == patient,
+                responses.c.at >= due,
+                sa.or_(ended.is_(None), responses.c.at < ended),
+            )
+            .order_by(responses.c.at, responses.c.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    e = spans(pathway.id)
+    start = shifted(session, e.c.started, every)
+    anchor = sa.select(
+        e.c.patient_id,
+        e.c.ended,
+        start.label("due"),
+        first_after(e.c.patient_id, start, e.c.ended).label("response"),
+    )
+    dues = anchor.cte("dues", recursive=True)
+    previous = responses.alias("previous")
+    due = shifted(session, previous.c.at, every)
+    step = (
+        sa.select(
+            dues.c.patient_id,
+            dues.c.ended,
+            due,
+            first_after(dues.c.patient_id, due, dues.c.ended),
+        )
+        .select_from(dues)
+        .join(previous, previous.c.id == dues.c.response)
+    )
+    return dues.union_all(step)
+
+
+def fell_due(
+    session: Session, b: sa.Subquery, dues: sa.CTE, pathway: Pathway, now: dt.datetime
+) -> dict[int, dict[str, int]]:
+    """Per bucket of the due time: scheduled questionnaires that fell due (before the
+    enrolment ended; counted once answered or once their ``overdue_after`` has passed),
+    and those answered within ``overdue_after``."""
+    assert pathway.schedule is not None
+    late = pathway.schedule.overdue_after
+    at = sa.select(Resource.id, Resource.data_time, Resource.received_at).subquery("answer")
+    answered_at = sa.func.coalesce(at.c.data_time, at.c.received_at)
+    now_ = sa.literal(now, UTCDateTime())
+    given: ColumnElement[bool] = dues.c.response.is_not(None)
+    counted: ColumnElement[bool]
+    in_time: ColumnElement[bool]
+    if late is None:  # no lateness set: any answer is in time
+        counted, in_time = sa.or_(given, dues.c.due <= now_), given
+    else:
+        limit = shifted(session, dues.c.due, late)
+        counted = sa.or_(given, limit <= now_)
+        in_time = sa.and_(given, answered_at <= limit)
+    query = (
+        sa.select(
+            b.c.i,
+            sa.func.count(),
+            sa.func.sum(sa.case((in_time, 1), else_=0)),
+        )
+        .select_from(b.join(dues, sa.and_(dues.c.due >= b.c.s, dues.c.due < b.c.e)))
+        .outerjoin(at, at.c.id == dues.c.response)
+        .where(
+            dues.c.due <= now_, counted, sa.or_(dues.c.ended.is_(None), dues.c.due < dues.c.ended)
+        )
+        .group_by(b.c.i)
+    )
+    return {i: {"due": int(n), "in_time": int(ok or 0)} for i, n, ok in session.execute(query)}
+
+
+def answered(
+    session: Session, b: sa.Subquery, dues: sa.CTE, pathway_id: str
+) -> dict[int, dict[str, int]]:
+    """Per bucket of the answer's time: scheduled questionnaires answered, those whose own
+    result was green, and those after which a visit was avoided."""
+    res = Resource
+    when = sa.type_coerce(sa.func.coalesce(res.data_time, res.received_at), UTCDateTime())
+    result = (
+        sa.select(TriageResult.id, TriageResult.level, TriageResult.resource_id)
+        .join(TABLES["resource"], res.id == TriageResult.resource_id)
+        .where(
+            TriageResult.pathway_id == pathway_id,
+            TriageResult.kind == "upload",
+            TriageResult.resource_version == res.version_id,
+        )
+        .subquery("own")
+    )
+    physical = TABLES["worklistitem"].alias("physical")
+    visit = sa.exists().where(
+        physical.c.patient_id == dues.c.patient_id,
+        physical.c.pathway_id == pathway_id,
+        physical.c.contact == "physical",
+        physical.c.resolved_at >= when,
+        physical.c.resolved_at <= shifted(session, when, AVOIDED_WINDOW),
+    )
+    spared = (
+        sa.exists()
+        .select_from(TABLES["worklistevent"].join(TABLES["worklistitem"], Item.id == Event.item_id))
+        .where(
+            Event.result_id == result.c.id,
+            Item.contact.is_not(None),
+            Item.contact != "physical",
+        )
+    )
+    green = result.c.level == "green"
+    avoided = sa.and_(sa.not_(visit), sa.or_(green, spared))
+    query = (
+        sa.select(
+            b.c.i,
+            sa.func.count(sa.distinct(res.id)),
+            sa.func.count(sa.distinct(sa.case((green, res.id)))),
+            sa.func.count(sa.distinct(sa.case((avoided, res.id)))),
+        )
+        .select_from(dues)
+        .join(TABLES["resource"], res.id == dues.c.response)
+        .join(b, sa.and_(when >= b.c.s, when < b.c.e))
+        .outerjoin(result, result.c.resource_id == res.id)
+        .group_by(b.c.i)
+    )
+    return {
+        i: {"answered": int(n), "green": int(g), "avoided": int(a)}
+        for i, n, g, a in session.execute(query)
+    }
+
+
+def silent(
+    session: Session, buckets: Sequence[Bucket], pathway: Pathway, now: dt.datetime
+) -> dict[int, int]:
+    """Per bucket: patients enrolled at its end (or now, if sooner) with no data for longer
+    than ``every`` + ``overdue_after``: enrolled before, and no upload judged by the
+    pathway (not withdrawn) since, ``T - overdue_after - every`` on the UTC calendar."""
+    assert pathway.schedule is not None
+    every, late = pathway.schedule.every, pathway.schedule.overdue_after
+    rows = []
+    for bucket in buckets:
+        if bucket.start > now:  # a bucket still to come: nobody is silent in it yet
+            continue
+        at = min(bucket.end, now)
+        cut = every.before(late.before(at) if late is not None else at)
+        rows.append(
+            sa.select(
+                sa.literal(bucket.index, sa.Integer).label("i"),
+                sa.literal(at, UTCDateTime()).label("t"),
+                sa.literal(cut, UTCDateTime()).label("c"),
+            )
+        )
+    if not rows:
+        return {}
+    b = sa.union_all(*rows).subquery("moments")
+    e = spans(pathway.id)
+    when = sa.func.coalesce(TriageResult.data_time, TriageResult.created)
+    data = (
+        sa.exists()
+        .select_from(
+            TABLES["triageresult"].join(TABLES["resource"], Resource.id == TriageResult.resource_id)
+        )
+        .where(
+            TriageResult.patient_id == e.c.patient_id,
+            TriageResult.pathway_id == pathway.id,
+            TriageResult.kind == "upload",
+            Resource.withdrawn.is_(False),
+            when >= b.c.c,
+            when <= b.c.t,
+        )
+    )
+    enrolled = sa.and_(e.c.started < b.c.c, sa.or_(e.c.ended.is_(None), e.c.ended > b.c.t))
+    query = (
+        sa.select(b.c.i, sa.func.count(sa.distinct(e.c.patient_id)))
+        .select_from(b.join(e, enrolled))
+        .where(sa.not_(data))
+        .group_by(b.c.i)
+    )
+    return {i: int(n) for i, n in session.execute(query)}
