@@ -12,7 +12,19 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 
-from api import errors, fhir, metrics, ops, pathways, patients, security, stats, web, worklist
+from api import (
+    errors,
+    fhir,
+    metrics,
+    ops,
+    pathways,
+    patients,
+    reports,
+    security,
+    stats,
+    web,
+    worklist,
+)
 from api.middleware import BodyLimit, RequestId
 from fhir_adapters import warm_up
 from runtime.settings import Settings, get_settings
@@ -41,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
-    for module in (ops, metrics, fhir, worklist, patients, pathways, stats):
+    for module in (ops, metrics, fhir, worklist, patients, pathways, stats, reports):
         app.include_router(module.router)
     web.install(app)  # the clinicians' pages under /app
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

@@ -1,17 +1,21 @@
 """Statistics of follow-up, alert load and contacts over HTTP (issue 12): the figures of
-docs/statistics.md per pathway and bucket, counted by :mod:`usecases.statistics`. Staff
-only; a pathway not granted is refused like everywhere else, and every call is audited."""
+docs/statistics.md per pathway and bucket, counted by :mod:`usecases.statistics`, as JSON
+(``/api/stats``) or as CSV (``/api/stats.csv``: the same answer, one row per pathway and
+bucket, the nested figures flattened into dotted columns). Staff only; a pathway not
+granted is refused like everywhere else, and every call is audited."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.auth import Staff
+from api.csv_files import OPENAPI, CsvResponse, attachment, safe_filename
 from usecases import statistics as stats
+from usecases.statistics.queries import CONTACTS, LEVELS
 
 router = APIRouter(tags=["statistics"])
 
@@ -147,13 +151,83 @@ class Stats(BaseModel):
         )
 
 
+FirstDay = Annotated[dt.date, Query(alias="from", description="YYYY-MM-DD, Oslo")]
+LastDay = Annotated[dt.date, Query(alias="to", description="YYYY-MM-DD, included")]
+By = Literal["week", "month", "tertial"]
+
+
 @router.get("/api/stats", response_model=Stats, response_model_by_alias=True)
 def read_stats(
     principal: Staff,
-    first_day: Annotated[dt.date, Query(alias="from", description="YYYY-MM-DD, Oslo")],
-    last_day: Annotated[dt.date, Query(alias="to", description="YYYY-MM-DD, included")],
-    by: Literal["week", "month", "tertial"] = "month",
+    first_day: FirstDay,
+    last_day: LastDay,
+    by: By = "month",
     pathway: str | None = None,
 ) -> Stats:
     """The figures of docs/statistics.md per bucket, for one granted pathway or all."""
     return Stats.of(stats.statistics(principal, pathway, first_day, last_day, by))
+
+
+@router.get("/api/stats.csv", response_class=CsvResponse, responses=OPENAPI)
+def read_stats_csv(
+    principal: Staff,
+    first_day: FirstDay,
+    last_day: LastDay,
+    by: By = "month",
+    pathway: str | None = None,
+) -> CsvResponse:
+    """The figures of ``/api/stats`` as CSV: one row per pathway and bucket, one column per
+    figure (docs/statistics.md, "The CSV downloads")."""
+    found = Stats.of(stats.statistics(principal, pathway, first_day, last_day, by))
+    header, rows = stats_table(found)
+    name = safe_filename("statistics", pathway, first_day.isoformat(), last_day.isoformat(), by)
+    return attachment(header, rows, name)
+
+
+# The columns of the CSV, in order; ``overrides.<rule>.<figure>`` follow, rules sorted.
+_FIXED = [
+    "pathway",
+    "overdue_now",
+    "first_day",
+    "last_day",
+    "start",
+    "end",
+    *(f"patients_followed.{f}" for f in Followed.model_fields),
+    *(f"events.uploads.{t}" for t in stats.UPLOAD_TYPES),
+    *(f"events.results.{lv}" for lv in LEVELS),
+    *(f"contacts.{c}" for c in CONTACTS),
+    *(f"time_to_acknowledge.{lv}.{f}" for lv in LEVELS for f in Acknowledge.model_fields),
+    *(f"red_acknowledged_in_time.{f}" for f in RedInTime.model_fields),
+    "overdue",
+    *(f"alert_load.{f}" for f in AlertLoad.model_fields),
+    *(f"own_thresholds.{f}" for f in OwnThresholds.model_fields),
+    *(f"scheduled.{f}" for f in Scheduled.model_fields),
+]
+# A rule with nothing in a bucket is absent from the JSON: in the CSV it counts zero.
+_NO_OVERRIDES = RuleOverrides(fired=0, overrides=0, raised=0, lowered=0, share=None)
+
+
+def _flat(value: Any, prefix: str, into: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            _flat(inner, f"{prefix}.{key}" if prefix else str(key), into)
+    else:
+        into[prefix] = value
+    return into
+
+
+def stats_table(found: Stats) -> tuple[list[str], list[list[Any]]]:
+    """The answer of /api/stats as a table: the header and one row per pathway and bucket.
+    Every figure of the JSON has its column (a null ``scheduled``: empty cells)."""
+    rules = sorted({rule for p in found.pathways for b in p.buckets for rule in b.overrides})
+    header = _FIXED + [
+        f"overrides.{rule}.{f}" for rule in rules for f in RuleOverrides.model_fields
+    ]
+    rows = []
+    for p in found.pathways:
+        for b in p.buckets:
+            overrides = {rule: b.overrides.get(rule, _NO_OVERRIDES) for rule in rules}
+            figures = b.model_copy(update={"overrides": overrides}).model_dump(mode="json")
+            flat = _flat(figures, "", {"pathway": p.pathway, "overdue_now": p.overdue_now})
+            rows.append([flat.get(column) for column in header])
+    return header, rows

@@ -175,6 +175,13 @@ POLICY: dict[str, Call] = {
     ),
     "GET /api/pathways": Call("/api/pathways", STAFF),
     "GET /api/stats": Call(f"/api/stats?pathway={PATHWAY}&from=2026-01-01&to=2026-12-31", GRANTED),
+    "GET /api/stats.csv": Call(
+        f"/api/stats.csv?pathway={PATHWAY}&from=2026-01-01&to=2026-12-31", GRANTED
+    ),
+    # The WMGA28 list names patients by national id; audited without the patient (a count).
+    "GET /api/reports/tertial": Call(
+        f"/api/reports/tertial?year=2026&tertial=3&pathway={PATHWAY}", GRANTED
+    ),
     "GET /api/pathways/{pathway_id}": Call(f"/api/pathways/{PATHWAY}", GRANTED),
     # The clinicians' pages
     "GET /app": Call(f"/app?pathway={PATHWAY}", GRANTED, audited=True),

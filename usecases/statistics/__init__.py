@@ -22,7 +22,7 @@ from usecases.access import Actor, audit, require_pathway
 from usecases.statistics import overrides, queries, schedule
 from usecases.statistics.buckets import Bucket, BucketSize, cut
 
-__all__ = ["BucketFigures", "PathwayFigures", "Statistics", "statistics"]
+__all__ = ["UPLOAD_TYPES", "BucketFigures", "PathwayFigures", "Statistics", "statistics"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +128,7 @@ def _pathway(
             BucketFigures(
                 bucket=bucket,
                 patients={k: e.get(k, 0) for k in ("patients", "new", "ended")},
-                uploads={t: uploads.get(i, {}).get(t, 0) for t in _TYPES},
+                uploads={t: uploads.get(i, {}).get(t, 0) for t in UPLOAD_TYPES},
                 results={lv: results.get(i, {}).get(lv, 0) for lv in queries.LEVELS},
                 contacts={c: contacts.get(i, {}).get(c, 0) for c in queries.CONTACTS},
                 acknowledge={lv: _ack(acks.get(i, {}).get(lv)) for lv in queries.LEVELS},
@@ -155,7 +155,7 @@ def _pathway(
     return PathwayFigures(pathway, queries.overdue_now(session, pathway, now), out)
 
 
-_TYPES = ("QuestionnaireResponse", "Observation")
+UPLOAD_TYPES = ("QuestionnaireResponse", "Observation")
 
 
 def _scheduled(
