@@ -1,13 +1,15 @@
 """No patient data in any log: ``triage run`` on PostgreSQL + Redis (API, worker and beat as
 real processes, JSON logs) loads the synthetic demo, then patients' apps post the contract's
 samples and free-text answers (accepted and refused), and a clinician searches patients by
-national id and reads their pages in the API and the web pages. Every process's log file
+national id, reads their pages in the API and the web pages, and downloads the tertial
+report (every national id followed) and the statistics as CSV. Every process's log file
 and the runner's own output are then scanned for every patient's names and national id and
 every free-text answer; and each line that carries a request id must be a JSON line.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import signal
@@ -16,6 +18,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -166,6 +169,16 @@ def test_no_patient_data_in_any_log_of_a_whole_run(run_env: dict[str, str], tmp_
                 assert page.status_code == 200 and person["name"][0]["family"] in page.text
             assert web.get("/app", headers=rid()).status_code == 200
             web.close()
+            # The WMGA28 list names the patients followed by national id (and the statistics
+            # as CSV): downloaded, neither may reach a log.
+            today = dt.datetime.now(ZoneInfo("Europe/Oslo")).date()
+            tertial = {"year": today.year, "tertial": (today.month - 1) // 4 + 1}
+            listed = client.get("/api/reports/tertial", params=tertial, headers={**staff, **rid()})
+            assert listed.status_code == 200, listed.text
+            assert any(p["identifier"][0]["value"] in listed.text for p in people), listed.text
+            period = {"from": f"{today.year}-01-01", "to": today.isoformat()}
+            figures = client.get("/api/stats.csv", params=period, headers={**staff, **rid()})
+            assert figures.status_code == 200, figures.text
 
         deadline = time.monotonic() + WAIT  # every upload triaged (the gauge is cached)
         while _metric(base, "triage_outbox_depth") != 0:
