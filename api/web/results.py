@@ -234,6 +234,7 @@ def results_page(request: Request, principal: Clinician) -> HTMLResponse:
     first, last, by, problems = _period(request, words)
     pathway = request.query_params.get("pathway") or None
     query = {"from": first.isoformat(), "to": last.isoformat(), "by": by}
+    chosen = {"pathway": pathway} if pathway else {}
     shown: list[dict[str, Any]] = []
     if not problems:
         try:
@@ -257,5 +258,6 @@ def results_page(request: Request, principal: Clinician) -> HTMLResponse:
         problems=problems,
         results=shown,
         charts=[chart for p in shown for chart in p["charts"]],
-        csv=CSV + "?" + urlencode({**({"pathway": pathway} if pathway else {}), **query}),
+        csv=CSV + "?" + urlencode({**chosen, **query}),
+        keep=urlencode({**chosen, **query}),  # the language link keeps the choice
     )

@@ -173,9 +173,10 @@ def test_english_by_the_language_link_and_no_content_security_policy_refusal(
     driver.get_log("browser")  # start from an empty console
     driver.find_element(By.LINK_TEXT, "English").click()
     waiting(driver, 10).until(lambda d: d.find_element(By.TAG_NAME, "h1").text == "Results")
-    # The link keeps no filter: every granted pathway is shown, epilepsy among them.
-    epilepsy = {f"{chart}-epilepsy" for chart in CHARTS}
-    assert waiting(driver, 15).until(lambda d: epilepsy <= set(drawn(d)) or None)
+    # The link keeps the pathway and the period chosen.
+    assert "pathway=epilepsy" in driver.current_url
+    expected = [f"{chart}-epilepsy" for chart in CHARTS]
+    assert waiting(driver, 15).until(lambda d: drawn(d) == expected or None)
     assert "Green share" in driver.find_element(By.ID, "green-epilepsy").text
     refused = [
         e["message"] for e in driver.get_log("browser") if "Content Security" in e["message"]

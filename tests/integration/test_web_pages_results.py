@@ -221,6 +221,9 @@ def test_the_tables_hold_the_use_cases_numbers(anonymous: TestClient, history: s
     assert load[1] == ["feb 2026", "2", "0,07", "2", "1,00"]  # 2 opened over 28 days
     csv = f"/api/stats.csv?from=2026-01-01&amp;to=2026-04-30&amp;by=month&amp;pathway={history}"
     assert f'href="{csv}"' in html
+    # The language link keeps the pathway and the period.
+    english = f"?pathway={history}&amp;from=2026-01-01&amp;to=2026-04-30&amp;by=month&amp;lang=en"
+    assert f'href="{english}"' in html
 
 
 def test_english_by_the_language_link_and_bad_periods_shown_on_the_page(
