@@ -6,6 +6,8 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
+from api.web.results_words import RESULTS_TEXTS
+
 LANGUAGES = ("nb", "en")
 OSLO = ZoneInfo("Europe/Oslo")
 SHAPES = {"red": "■", "yellow": "▲", "green": "●"}
@@ -291,6 +293,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "no": "No",
     },
 }
+for _lang, _texts in RESULTS_TEXTS.items():  # the page "Resultater" has its own module
+    TEXTS[_lang].update(_texts)
 
 
 class Words:

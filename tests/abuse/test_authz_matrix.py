@@ -188,6 +188,9 @@ POLICY: dict[str, Call] = {
     "GET /app/worklist.json": Call(f"/app/worklist.json?pathway={PATHWAY}", GRANTED, audited=True),
     "GET /app/unrouted": Call("/app/unrouted", STAFF),
     "GET /app/pathways": Call("/app/pathways", STAFF),
+    "GET /app/results": Call(
+        f"/app/results?pathway={PATHWAY}&from=2026-01-01&to=2026-12-31", GRANTED
+    ),
     "GET /app/patients/{patient_id}": Call("/app/patients/{patient}", GRANTED, audited=True),
     "POST /app/patients/{patient_id}/identifier": Call(
         "/app/patients/{patient}/identifier", GRANTED, form={}, audited=True

@@ -1,0 +1,141 @@
+"""The words of the page "Resultater" (/app/results) in bokmål and English, merged into
+:data:`api.web.i18n.TEXTS`, and the names of a bucket (a month, an ISO week, a tertial)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+RESULTS_TEXTS: dict[str, dict[str, str]] = {
+    "nb": {
+        "results": "Resultater",
+        "results_intro": (
+            "Tall for oppfølgingen per forløp og periode, regnet som beskrevet i"
+            " docs/statistics.md. Hver figur har de samme tallene i en tabell ved siden av."
+        ),
+        "period_from": "Fra og med",
+        "period_to": "Til og med",
+        "bucket": "Inndeling",
+        "by_week": "Uke",
+        "by_month": "Måned",
+        "by_tertial": "Tertial",
+        "all_pathways": "Alle mine forløp",
+        "show_results": "Vis resultater",
+        "download_csv": "Last ned tallene som CSV ({pathway})",
+        "no_pathways": "Ingen forløp å vise for denne perioden.",
+        "period_shown": "{first} – {last}, per {by}",
+        "by_week_n": "uke",
+        "by_month_n": "måned",
+        "by_tertial_n": "tertial",
+        "overdue_now": "Over fristen nå: {n}",
+        "period": "Periode",
+        "figures": "Nøkkeltall",
+        "patients_followed": "Pasienter fulgt",
+        "new_enrolments": "Nye",
+        "ended_enrolments": "Avsluttet",
+        "forms": "Skjema",
+        "readings_n": "Målinger",
+        "response_rate": "Svarandel",
+        "overdue_n": "Over fristen",
+        "silent": "Tause pasienter",
+        "own_share": "Egne grenser",
+        "green_avoided": "Grønn andel og unngåtte besøk",
+        "answered": "Besvart (planlagt)",
+        "green_answered": "Grønne",
+        "green_share": "Grønn andel",
+        "avoided": "Unngåtte besøk",
+        "avoided_share": "Andel unngått",
+        "no_schedule": "Forløpet har ingen skjemaplan: grønn andel og unngåtte besøk regnes ikke.",
+        "contacts_by_type": "Kontakter etter type",
+        "contact_not_recorded": "Ikke registrert",
+        "total": "Sum",
+        "time_to_ack": "Tid til kvittering etter nivå",
+        "ack_count": "{level}: antall",
+        "ack_median": "{level}: median (timer)",
+        "ack_p90": "{level}: 90-persentil (timer)",
+        "median_hours": "{level} median (timer)",
+        "red_in_time": "Røde kvittert innen fristen",
+        "alert_load": "Varsler per dag",
+        "opened": "Åpnet rød/gul",
+        "per_day": "Per dag",
+        "clinicians": "Behandlere",
+        "per_clinician": "Per behandler",
+        "hours_axis": "timer",
+        "share_axis": "prosent",
+        "count_axis": "antall",
+        "week_label": "uke {week} {year}",
+        "tertial_label": "{n}. tertial {year}",
+        "bad_date": "{text!r} er ikke en dato: skriv den som ÅÅÅÅ-MM-DD",
+    },
+    "en": {
+        "results": "Results",
+        "results_intro": (
+            "Figures of the follow-up per pathway and period, counted as docs/statistics.md"
+            " describes. Every chart has the same numbers in a table beside it."
+        ),
+        "period_from": "From",
+        "period_to": "To (included)",
+        "bucket": "Per",
+        "by_week": "Week",
+        "by_month": "Month",
+        "by_tertial": "Tertial",
+        "all_pathways": "All my pathways",
+        "show_results": "Show results",
+        "download_csv": "Download the figures as CSV ({pathway})",
+        "no_pathways": "No pathways to show for this period.",
+        "period_shown": "{first} – {last}, per {by}",
+        "by_week_n": "week",
+        "by_month_n": "month",
+        "by_tertial_n": "tertial",
+        "overdue_now": "Overdue now: {n}",
+        "period": "Period",
+        "figures": "Key figures",
+        "patients_followed": "Patients followed",
+        "new_enrolments": "New",
+        "ended_enrolments": "Ended",
+        "forms": "Forms",
+        "readings_n": "Readings",
+        "response_rate": "Response rate",
+        "overdue_n": "Overdue",
+        "silent": "Silent patients",
+        "own_share": "Own thresholds",
+        "green_avoided": "Green share and avoided visits",
+        "answered": "Answered (scheduled)",
+        "green_answered": "Green",
+        "green_share": "Green share",
+        "avoided": "Avoided visits",
+        "avoided_share": "Share avoided",
+        "no_schedule": (
+            "The pathway has no schedule: green share and avoided visits are not counted."
+        ),
+        "contacts_by_type": "Contacts by type",
+        "contact_not_recorded": "Not recorded",
+        "total": "Total",
+        "time_to_ack": "Time to acknowledge by level",
+        "ack_count": "{level}: count",
+        "ack_median": "{level}: median (hours)",
+        "ack_p90": "{level}: 90th percentile (hours)",
+        "median_hours": "{level} median (hours)",
+        "red_in_time": "Reds acknowledged in time",
+        "alert_load": "Alerts per day",
+        "opened": "Opened red/yellow",
+        "per_day": "Per day",
+        "clinicians": "Clinicians",
+        "per_clinician": "Per clinician",
+        "hours_axis": "hours",
+        "share_axis": "per cent",
+        "count_axis": "count",
+        "week_label": "week {week} {year}",
+        "tertial_label": "tertial {n} {year}",
+        "bad_date": "{text!r} is not a date: give it as YYYY-MM-DD",
+    },
+}
+
+MONTHS = {
+    "nb": ("jan", "feb", "mar", "apr", "mai", "jun", "jul", "aug", "sep", "okt", "nov", "des"),
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+}
+
+
+def month_name(day: dt.date, lang: str) -> str:
+    """ "mar 2026": the month a bucket starts in."""
+    return f"{MONTHS.get(lang, MONTHS['nb'])[day.month - 1]} {day.year}"
