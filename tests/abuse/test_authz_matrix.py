@@ -191,6 +191,9 @@ POLICY: dict[str, Call] = {
     "GET /app/results": Call(
         f"/app/results?pathway={PATHWAY}&from=2026-01-01&to=2026-12-31", GRANTED
     ),
+    "GET /app/results.csv": Call(
+        f"/app/results.csv?pathway={PATHWAY}&from=2026-01-01&to=2026-12-31", GRANTED
+    ),
     "GET /app/patients/{patient_id}": Call("/app/patients/{patient}", GRANTED, audited=True),
     "POST /app/patients/{patient_id}/identifier": Call(
         "/app/patients/{patient}/identifier", GRANTED, form={}, audited=True

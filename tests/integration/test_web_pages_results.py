@@ -27,7 +27,7 @@ from store.models import AuditEvent, WorklistItem
 from tests.conftest import Service
 from tests.integration.api_rows import add_item, add_patient, unique
 from tests.integration.stats_rows import enrol, events, publish_scheduled, upload
-from tests.integration.web_helpers import OSLO_CLOCK, signed_in
+from tests.integration.web_helpers import OSLO_CLOCK, signed_in, token
 from usecases import statistics
 
 PERIOD = {"from": "2026-01-01", "to": "2026-04-30", "by": "month"}
@@ -219,7 +219,7 @@ def test_the_tables_hold_the_use_cases_numbers(anonymous: TestClient, history: s
     assert contacts[-1] == ["Sum", "0", "0", "1", "0", "1", "0", "2"]  # the period's total
     assert ack[1][1:4] == ["1", "2,0", "2,0"] and ack[1][4:7] == ["1", "4,0", "4,0"]
     assert load[1] == ["feb 2026", "2", "0,07", "2", "1,00"]  # 2 opened over 28 days
-    csv = f"/api/stats.csv?from=2026-01-01&amp;to=2026-04-30&amp;by=month&amp;pathway={history}"
+    csv = f"/app/results.csv?from=2026-01-01&amp;to=2026-04-30&amp;by=month&amp;pathway={history}"
     assert f'href="{csv}"' in html
     # The language link keeps the pathway and the period.
     english = f"?pathway={history}&amp;from=2026-01-01&amp;to=2026-04-30&amp;by=month&amp;lang=en"
@@ -239,3 +239,26 @@ def test_english_by_the_language_link_and_bad_periods_shown_on_the_page(
     assert bad.status_code == 422 and "er ikke en dato" in bad.text and 'role="alert"' in bad.text
     backwards = anonymous.get("/app/results", params={"from": "2026-05-01", "to": "2026-04-01"})
     assert backwards.status_code == 422 and "the period ends before it starts" in backwards.text
+
+
+def test_the_download_link_gives_the_api_csv_to_a_signed_in_clinician(
+    anonymous: TestClient, history: str
+) -> None:
+    """The page's link works with the page's cookie (a browser sends no bearer token to
+    /api), and gives exactly the CSV of /api/stats.csv for the same question."""
+    query = {**PERIOD, "pathway": history}
+    away = anonymous.get("/app/results.csv", params=query)
+    assert away.status_code == 303 and away.headers["location"] == "/app/login"
+    signed_in(anonymous, [history])
+    download = anonymous.get("/app/results.csv", params=query)
+    assert download.status_code == 200, download.text
+    assert download.headers["content-type"].startswith("text/csv")
+    assert "attachment" in download.headers["content-disposition"]
+    bearer = {"Authorization": f"Bearer {token([history])}"}
+    api = anonymous.get("/api/stats.csv", params=query, headers=bearer)
+    assert api.status_code == 200, api.text
+    assert download.text == api.text
+    lines = download.text.splitlines()
+    assert lines[0].startswith("pathway,") and len(lines) == 1 + 4  # January to April
+    refused = anonymous.get("/app/results.csv", params={**PERIOD, "pathway": unique("other")})
+    assert refused.status_code == 403
