@@ -11,7 +11,7 @@ BROWSER_PKGS := chromium chromium-driver
 
 .DEFAULT_GOAL := help
 .PHONY: help setup assets browser run test test-safety test-faults test-abuse lint typecheck check-rules test-rules bench \
-	bench-ingest bench-burst bench-web bench-soak clean
+	bench-ingest bench-burst bench-web bench-soak bench-stats clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -92,6 +92,9 @@ bench-ingest: setup ## ingest speed on PostgreSQL + Redis + a worker (installs w
 
 bench-burst: setup ## the worker judging a 288-reading CGM Bundle, each as of its own time (PostgreSQL)
 	$(BIN)/python bench/burst.py
+
+bench-stats: setup ## statistics of one pathway over 12 months: 1,000,000 results, 200,000 items (PostgreSQL)
+	$(BIN)/python bench/stats.py
 
 bench-web: setup assets browser ## the worklist with 500 open items rendered in headless Chromium
 	$(BIN)/python bench/web.py

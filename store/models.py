@@ -239,6 +239,14 @@ class WorklistItem(SQLModel, table=True):
     ``newest`` is the result of the newest data, shown beside the held level.
     """
 
+    # A patient's items in a pathway by resolution time (the statistics: a physical visit
+    # within 30 days of a form).
+    __table_args__ = (
+        Index(
+            "ix_worklistitem_patient_pathway_resolved", "patient_id", "pathway_id", "resolved_at"
+        ),
+    )
+
     id: str = Field(primary_key=True)
     open_key: str | None = Field(default=None, unique=True)
     patient_id: str = Field(foreign_key="patient.id", index=True)
@@ -281,13 +289,18 @@ class WorklistEvent(SQLModel, table=True):
     actor: str
     change: str
     level: str | None = None
-    result_id: str | None = None
+    # Indexed: the statistics look up the items a result put on the worklist.
+    result_id: str | None = Field(default=None, index=True)
     detail: dict[str, Any] = _json(nullable=False)
 
 
 class AuditEvent(SQLModel, table=True):
     """Who read or changed which patient's data, and when. Written, never updated: the
     database itself refuses UPDATE and DELETE on this table (triggers, migration 0002)."""
+
+    # When an enrolment ended (the statistics): one patient's rows of one action, not all
+    # the patient's reads.
+    __table_args__ = (Index("ix_auditevent_patient_action", "patient_id", "action", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     at: dt.datetime = _time(nullable=False, default=utcnow, index=True)

@@ -106,7 +106,11 @@ def _share(part: int, whole: int) -> float | None:
 
 
 def _pathway(
-    session: Session, table: sa.Subquery, buckets: list[Bucket], pathway: str, now: dt.datetime
+    session: Session,
+    table: queries.BucketTable,
+    buckets: list[Bucket],
+    pathway: str,
+    now: dt.datetime,
 ) -> PathwayFigures:
     enrolled = queries.enrolments(session, table, pathway)
     uploads = queries.uploads(session, table, pathway)
@@ -159,7 +163,11 @@ UPLOAD_TYPES = ("QuestionnaireResponse", "Observation")
 
 
 def _scheduled(
-    session: Session, table: sa.Subquery, buckets: list[Bucket], pathway_id: str, now: dt.datetime
+    session: Session,
+    table: queries.BucketTable,
+    buckets: list[Bucket],
+    pathway_id: str,
+    now: dt.datetime,
 ) -> dict[str, dict[int, Any]] | None:
     """The counts on scheduled questionnaires, by the newest version's schedule; None when
     the pathway is not published or has no schedule or questionnaire."""

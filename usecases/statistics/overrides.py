@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from usecases.judging.items import ACTOR
-from usecases.statistics.queries import TABLES, Event, Resource, TriageResult
+from usecases.statistics.queries import TABLES, BucketTable, Event, Resource, TriageResult
 
 __all__ = ["OTHERWISE", "overrides"]
 
@@ -30,7 +30,7 @@ def _rank(level: Any) -> Any:
     return sa.case(*((level == name, n) for name, n in _RANK.items()), else_=None)
 
 
-def overrides(session: Session, b: sa.Subquery, pathway: str) -> dict[int, dict[str, Any]]:
+def overrides(session: Session, b: BucketTable, pathway: str) -> dict[int, dict[str, Any]]:
     """Per bucket and rule: times fired (upload results, not withdrawn, by the time of
     their data) and overrides (by their time), raised and lowered."""
     tr = TABLES["triageresult"]
@@ -44,7 +44,7 @@ def overrides(session: Session, b: sa.Subquery, pathway: str) -> dict[int, dict[
     name = sa.func.coalesce(sa.cast(rule.c.value, sa.String), OTHERWISE)
     fired = (
         sa.select(b.c.i, name, sa.func.count(sa.distinct(judged.c.id)))
-        .select_from(b.join(judged, sa.and_(judged.c.at >= b.c.s, judged.c.at < b.c.e)))
+        .select_from(b.join(judged, b.within(judged.c.at)))
         .outerjoin(rule, sa.true())
         .group_by(b.c.i, name)
     )
@@ -63,7 +63,7 @@ def overrides(session: Session, b: sa.Subquery, pathway: str) -> dict[int, dict[
     return out
 
 
-def _overridden(session: Session, b: sa.Subquery, pathway: str) -> sa.Select[Any]:
+def _overridden(session: Session, b: BucketTable, pathway: str) -> sa.Select[Any]:
     """Overrides per bucket and rule: each override counts for every rule fired by the
     newest result the worker put on the item before it (none fired: ``(otherwise)``)."""
     item = TABLES["worklistitem"]
@@ -117,7 +117,7 @@ def _overridden(session: Session, b: sa.Subquery, pathway: str) -> sa.Select[Any
             sa.func.count(sa.distinct(sa.case((up, held.c.override)))),
             sa.func.count(sa.distinct(sa.case((down, held.c.override)))),
         )
-        .select_from(b.join(held, sa.and_(held.c.at >= b.c.s, held.c.at < b.c.e)))
+        .select_from(b.join(held, b.within(held.c.at)))
         .join(results, results.c.id == held.c.result_id)
         .outerjoin(rule, sa.true())
         .group_by(b.c.i, name)

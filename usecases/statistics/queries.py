@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ __all__ = [
     "CONTACTS",
     "LEVELS",
     "TABLES",
+    "BucketTable",
     "acknowledgements",
     "alert_load",
     "bucket_table",
@@ -49,8 +51,38 @@ Event = TABLES["worklistevent"].c
 Item = TABLES["worklistitem"].c
 
 
-def bucket_table(buckets: Sequence[Bucket]) -> sa.Subquery:
-    """The buckets as a table ``b`` (``i``, ``s``, ``e``): joined on ``s <= t < e``."""
+@dataclass(frozen=True, slots=True)
+class BucketTable:
+    """The buckets as a table ``b`` (``i``, ``s``, ``e``), and :meth:`within`."""
+
+    table: sa.Subquery
+    buckets: tuple[Bucket, ...]
+
+    @property
+    def c(self) -> Any:
+        return self.table.c
+
+    def join(self, right: Any, onclause: ColumnElement[bool]) -> sa.Join:
+        return self.table.join(right, onclause)
+
+    def within(self, when: Any) -> ColumnElement[bool]:
+        """``when`` in bucket ``i`` (``s <= when < e``), as an equality the database can
+        hash on: the bucket's index computed from the edges once per row (the buckets are
+        contiguous and in order), not a comparison of every row with every bucket."""
+        first, last = self.buckets[0], self.buckets[-1]
+        index: ColumnElement[Any] = sa.literal(last.index, sa.Integer)
+        if len(self.buckets) > 1:
+            edges = ((when < sa.literal(b.end, UTCDateTime()), b.index) for b in self.buckets[:-1])
+            index = sa.case(*edges, else_=last.index)
+        return sa.and_(
+            self.c.i == index,
+            when >= sa.literal(first.start, UTCDateTime()),
+            when < sa.literal(last.end, UTCDateTime()),
+        )
+
+
+def bucket_table(buckets: Sequence[Bucket]) -> BucketTable:
+    """The buckets as a table ``b`` (``i``, ``s``, ``e``): joined by :meth:`BucketTable.within`."""
     parts = [
         sa.select(
             sa.literal(b.index, sa.Integer).label("i"),
@@ -59,10 +91,10 @@ def bucket_table(buckets: Sequence[Bucket]) -> sa.Subquery:
         )
         for b in buckets
     ]
-    return sa.union_all(*parts).subquery("b")
+    return BucketTable(sa.union_all(*parts).subquery("b"), tuple(buckets))
 
 
-def _within(b: sa.Subquery, when: Any) -> ColumnElement[bool]:
+def _within(b: BucketTable, when: Any) -> ColumnElement[bool]:
     return sa.and_(when >= b.c.s, when < b.c.e)
 
 
@@ -102,7 +134,7 @@ def spans(pathway: str) -> sa.Subquery:
     )
 
 
-def enrolments(session: Session, b: sa.Subquery, pathway: str) -> dict[int, dict[str, int]]:
+def enrolments(session: Session, b: BucketTable, pathway: str) -> dict[int, dict[str, int]]:
     """Per bucket: patients followed, new and ended enrolments, those with own thresholds."""
     e = spans(pathway)
     active = sa.and_(e.c.started < b.c.e, sa.or_(e.c.ended.is_(None), e.c.ended >= b.c.s))
@@ -136,12 +168,12 @@ def _judged_uploads(pathway: str) -> sa.Select[Any]:
     )
 
 
-def uploads(session: Session, b: sa.Subquery, pathway: str) -> Counts:
+def uploads(session: Session, b: BucketTable, pathway: str) -> Counts:
     """Per bucket and FHIR type: uploads accepted and judged by the pathway, not withdrawn."""
     received = Resource.received_at
     query = (
         sa.select(b.c.i, Resource.resource_type, sa.func.count(sa.distinct(Resource.id)))
-        .select_from(b.join(TABLES["resource"], _within(b, received)))
+        .select_from(b.join(TABLES["resource"], b.within(received)))
         .where(
             Resource.id.in_(_judged_uploads(pathway)),
             Resource.withdrawn.is_(False),
@@ -151,12 +183,12 @@ def uploads(session: Session, b: sa.Subquery, pathway: str) -> Counts:
     return _by_key(session, query)
 
 
-def results(session: Session, b: sa.Subquery, pathway: str) -> Counts:
+def results(session: Session, b: BucketTable, pathway: str) -> Counts:
     """Per bucket and level: results of uploads (not withdrawn), by the time of their data."""
     when = sa.func.coalesce(TriageResult.data_time, TriageResult.created)
     query = (
         sa.select(b.c.i, TriageResult.level, sa.func.count())
-        .select_from(b.join(TABLES["triageresult"], _within(b, when)))
+        .select_from(b.join(TABLES["triageresult"], b.within(when)))
         .join(TABLES["resource"], Resource.id == TriageResult.resource_id)
         .where(
             TriageResult.pathway_id == pathway,
@@ -168,12 +200,12 @@ def results(session: Session, b: sa.Subquery, pathway: str) -> Counts:
     return _by_key(session, query)
 
 
-def contacts(session: Session, b: sa.Subquery, pathway: str) -> Counts:
+def contacts(session: Session, b: BucketTable, pathway: str) -> Counts:
     """Per bucket: items resolved in it, by the contact recorded (or ``not_recorded``)."""
     contact = sa.func.coalesce(Item.contact, "not_recorded")
     query = (
         sa.select(b.c.i, contact, sa.func.count())
-        .select_from(b.join(TABLES["worklistitem"], _within(b, Item.resolved_at)))
+        .select_from(b.join(TABLES["worklistitem"], b.within(Item.resolved_at)))
         .where(Item.pathway_id == pathway)
         .group_by(b.c.i, contact)
     )
@@ -210,7 +242,7 @@ def _first_acks(pathway: str) -> sa.Subquery:
     )
 
 
-def acknowledgements(session: Session, b: sa.Subquery, pathway: str) -> dict[int, Any]:
+def acknowledgements(session: Session, b: BucketTable, pathway: str) -> dict[int, Any]:
     """Per bucket and level: count, median and 90th percentile (nearest rank) in seconds
     from the item's first red/yellow event to its first acknowledgement; and how many
     red acknowledgements came by the item's due time."""
@@ -233,7 +265,7 @@ def acknowledgements(session: Session, b: sa.Subquery, pathway: str) -> dict[int
             took.label("took"),
             sa.case((first.c.at <= first.c.due, 1), else_=0).label("in_time"),
         )
-        .select_from(b.join(first, _within(b, first.c.at)))
+        .select_from(b.join(first, b.within(first.c.at)))
         .join(started, started.c.item_id == first.c.item_id)
         .where(started.c.at <= first.c.at)
         .subquery("timed")
@@ -279,7 +311,7 @@ def overdue_now(session: Session, pathway: str, now: dt.datetime) -> int:
 
 
 def overdue_in_buckets(
-    session: Session, b: sa.Subquery, pathway: str, now: dt.datetime
+    session: Session, b: BucketTable, pathway: str, now: dt.datetime
 ) -> dict[int, int]:
     """Per bucket: items due in it (and already due), neither acknowledged nor resolved by
     their due time."""
@@ -291,7 +323,7 @@ def overdue_in_buckets(
     )
     query = (
         sa.select(b.c.i, sa.func.count())
-        .select_from(b.join(TABLES["worklistitem"], _within(b, Item.due)))
+        .select_from(b.join(TABLES["worklistitem"], b.within(Item.due)))
         .outerjoin(acked, acked.c.item_id == Item.id)
         .where(
             Item.pathway_id == pathway,
@@ -304,11 +336,11 @@ def overdue_in_buckets(
     return {index: int(count) for index, count in session.execute(query)}
 
 
-def alert_load(session: Session, b: sa.Subquery, pathway: str) -> dict[int, dict[str, int]]:
+def alert_load(session: Session, b: BucketTable, pathway: str) -> dict[int, dict[str, int]]:
     """Per bucket: items opened at red or yellow, and the clinicians who acted on items."""
     opened = (
         sa.select(b.c.i, sa.func.count(sa.distinct(Item.id)))
-        .select_from(b.join(TABLES["worklistitem"], _within(b, Item.created)))
+        .select_from(b.join(TABLES["worklistitem"], b.within(Item.created)))
         .join(TABLES["worklistevent"], Event.item_id == Item.id)
         .where(
             Item.pathway_id == pathway,
@@ -319,7 +351,7 @@ def alert_load(session: Session, b: sa.Subquery, pathway: str) -> dict[int, dict
     )
     people = (
         sa.select(b.c.i, sa.func.count(sa.distinct(Event.actor)))
-        .select_from(b.join(TABLES["worklistevent"], _within(b, Event.at)))
+        .select_from(b.join(TABLES["worklistevent"], b.within(Event.at)))
         .join(TABLES["worklistitem"], Item.id == Event.item_id)
         .where(
             Item.pathway_id == pathway,
