@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from api.auth import Staff
+from api.auth import Principal, Staff
 from api.csv_files import OPENAPI, CsvResponse, attachment, safe_filename
 from usecases import statistics as stats
 from usecases.statistics.queries import CONTACTS, LEVELS
@@ -178,6 +178,14 @@ def read_stats_csv(
 ) -> CsvResponse:
     """The figures of ``/api/stats`` as CSV: one row per pathway and bucket, one column per
     figure (docs/statistics.md, "The CSV downloads")."""
+    return stats_csv(principal, pathway, first_day, last_day, by)
+
+
+def stats_csv(
+    principal: Principal, pathway: str | None, first_day: dt.date, last_day: dt.date, by: By
+) -> CsvResponse:
+    """The statistics download, for this route and the page's (``/app/results.csv``): the
+    same use case, grants, audit and columns."""
     found = Stats.of(stats.statistics(principal, pathway, first_day, last_day, by))
     header, rows = stats_table(found)
     name = safe_filename("statistics", pathway, first_day.isoformat(), last_day.isoformat(), by)

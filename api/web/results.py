@@ -14,8 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.csv_files import attachment, safe_filename
-from api.stats import Stats, stats_table
+from api.stats import stats_csv
 from api.web.i18n import OSLO, Words
 from api.web.pages import Clinician, WebRoute, language, render
 from api.web.results_words import month_name
@@ -276,7 +275,4 @@ def results_csv(request: Request, principal: Clinician) -> Response:
     if problems:
         raise Unprocessable("the period cannot be counted", problems)
     pathway = request.query_params.get("pathway") or None
-    found = Stats.of(stats.statistics(principal, pathway, first, last, by))  # type: ignore[arg-type]
-    header, rows = stats_table(found)
-    name = safe_filename("statistics", pathway, first.isoformat(), last.isoformat(), by)
-    return attachment(header, rows, name)
+    return stats_csv(principal, pathway, first, last, by)  # type: ignore[arg-type]
