@@ -187,6 +187,34 @@ class Enrolment(SQLModel, table=True):
     active: bool = True
 
 
+class EnrolmentPeriod(SQLModel, table=True):
+    """One span of follow-up of an enrolment: opened by enrolling (or enrolling again after
+    an end), closed by ending the follow-up (``ended_at`` NULL while open). An enrolment
+    has at most one open period (a partial UNIQUE index); the statistics count periods, so
+    a follow-up that ended and started again keeps its earlier span."""
+
+    __table_args__ = (
+        # The statistics read one pathway's periods by start.
+        Index("ix_enrolmentperiod_pathway_started", "pathway_id", "started_at"),
+        Index(
+            "ux_enrolmentperiod_open",
+            "enrolment_id",
+            unique=True,
+            postgresql_where=sa.text("ended_at IS NULL"),
+            sqlite_where=sa.text("ended_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    enrolment_id: int = Field(foreign_key="enrolment.id", index=True)
+    patient_id: str = Field(foreign_key="patient.id")
+    pathway_id: str
+    started_at: dt.datetime = _time(nullable=False)
+    ended_at: dt.datetime | None = _time(nullable=True)
+    started_by: str | None = None
+    ended_by: str | None = None
+
+
 class PathwayVersion(SQLModel, table=True):
     """Every published version of every pathway file, exactly as published."""
 

@@ -1,5 +1,7 @@
 """A patient's enrolments: list them, enrol (with the patient's own thresholds, or new
-ones), and end a follow-up. Each change is audited in its own unit of work."""
+ones), and end a follow-up. Each change is audited in its own unit of work, and keeps the
+enrolment's periods of follow-up (``EnrolmentPeriod``) in step: enrolling opens one (or
+moves the open one's start when ``enrolled_at`` is given), ending closes it."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from store.db import session_scope
-from store.models import Enrolment, Patient, utcnow
+from store.models import Enrolment, EnrolmentPeriod, Patient, utcnow
 from store.pathways import compiled, version_row
 from triage import ThresholdError, check_patient_thresholds
 from usecases.access import Actor, audit, granted, require_pathway, staff_patient
@@ -75,7 +77,9 @@ def end_enrolment(actor: Actor, patient_id: str, pathway_id: str) -> Enrolment:
         if not row.active:
             raise Conflict(f"the follow-up in {pathway_id!r} has already ended")
         row.active = False
-        session.add(row)
+        period = _open_period(session, row, actor)
+        period.ended_at, period.ended_by = utcnow(), actor.subject
+        session.add_all([row, period])
         audit(session, actor, "enrolment.end", patient_id, target=pathway_id)
         return row
 
@@ -109,17 +113,70 @@ def _upsert(
                     enrolled_at=enrolled_at or utcnow(),
                 )
                 session.add(row)
+                session.flush()
+                session.add(_period(row, actor))
             return row, True
         except IntegrityError:
             row = _locked_enrolment(session, patient_id, pathway)
             assert row is not None
     # New thresholds do not restart the schedule: the follow-up began when it began, unless
-    # the caller says otherwise or the enrolment had ended and starts again now.
-    if enrolled_at is not None:
-        row.enrolled_at = enrolled_at
-    elif not row.active:
-        row.enrolled_at = utcnow()
+    # the caller says otherwise (the open period's start moves with it) or the enrolment had
+    # ended and starts again (a new period).
+    if row.active:
+        if enrolled_at is not None:
+            period = _open_period(session, row, actor)
+            _check_start(session, row, enrolled_at, before=period.id)
+            row.enrolled_at = period.started_at = enrolled_at
+            session.add(period)
+    else:
+        start = enrolled_at or utcnow()
+        _check_start(session, row, start)
+        row.enrolled_at = start
+        session.add(_period(row, actor))
     row.thresholds, row.active = thresholds, True
     row.enrolled_by = actor.subject
     session.add(row)
     return row, False
+
+
+def _period(row: Enrolment, actor: Actor) -> EnrolmentPeriod:
+    """A new open period of the enrolment, from its ``enrolled_at``."""
+    assert row.id is not None
+    return EnrolmentPeriod(
+        enrolment_id=row.id,
+        patient_id=row.patient_id,
+        pathway_id=row.pathway_id,
+        started_at=row.enrolled_at,
+        started_by=actor.subject,
+    )
+
+
+def _periods(session: Session, row: Enrolment) -> list[EnrolmentPeriod]:
+    query = select(EnrolmentPeriod).where(col(EnrolmentPeriod.enrolment_id) == row.id)
+    return list(session.exec(query.order_by(col(EnrolmentPeriod.started_at))))
+
+
+def _open_period(session: Session, row: Enrolment, actor: Actor) -> EnrolmentPeriod:
+    """The enrolment's open period; one from ``enrolled_at`` for an active enrolment written
+    without one (straight into the table, as some tools and tests do)."""
+    for period in _periods(session, row):
+        if period.ended_at is None:
+            return period
+    period = _period(row, actor)
+    session.add(period)
+    session.flush()
+    return period
+
+
+def _check_start(
+    session: Session, row: Enrolment, start: dt.datetime, before: int | None = None
+) -> None:
+    """A follow-up cannot start before an earlier period of it ended (the periods of one
+    enrolment never overlap, so no day of follow-up is counted twice)."""
+    ends = [p.ended_at for p in _periods(session, row) if p.id != before and p.ended_at is not None]
+    if ends and start < max(ends):
+        last = max(ends).isoformat()
+        raise Unprocessable(
+            "the follow-up cannot start before its previous period ended",
+            [f"enrolled_at: give a time at or after {last}, when the previous follow-up ended"],
+        )

@@ -10,11 +10,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
+from sqlmodel import col, select
 
 from store.db import session_scope
 from store.models import (
     AuditEvent,
     Enrolment,
+    EnrolmentPeriod,
     PathwayVersion,
     Resource,
     TriageResult,
@@ -36,14 +38,43 @@ def utc(month: int, day: int, hour: int = 12) -> dt.datetime:
 
 
 def enrol(patient: str, pathway: str, at: dt.datetime, own: bool, active: bool = True) -> None:
+    """An enrolment and its period of follow-up from ``at``: open when ``active``, else
+    closed at its start until :func:`end_enrolment` says when it ended."""
     with session_scope() as session:
+        row = Enrolment(
+            patient_id=patient,
+            pathway_id=pathway,
+            thresholds={"pain_red": 5} if own else {},
+            enrolled_at=at,
+            active=active,
+        )
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        period = EnrolmentPeriod(
+            enrolment_id=row.id,
+            patient_id=patient,
+            pathway_id=pathway,
+            started_at=at,
+            ended_at=None if active else at,
+        )
+        session.add(period)
+
+
+def enrol_again(patient: str, pathway: str, at: dt.datetime) -> None:
+    """A new period from ``at`` of an ended enrolment, as enrolling again writes it."""
+    with session_scope() as session:
+        row = session.exec(
+            select(Enrolment).where(
+                col(Enrolment.patient_id) == patient, col(Enrolment.pathway_id) == pathway
+            )
+        ).one()
+        assert row.id is not None and not row.active
+        row.enrolled_at, row.active = at, True
+        session.add(row)
         session.add(
-            Enrolment(
-                patient_id=patient,
-                pathway_id=pathway,
-                thresholds={"pain_red": 5} if own else {},
-                enrolled_at=at,
-                active=active,
+            EnrolmentPeriod(
+                enrolment_id=row.id, patient_id=patient, pathway_id=pathway, started_at=at
             )
         )
 
@@ -131,8 +162,23 @@ def events(
 
 
 def end_enrolment(patient: str, pathway: str, at: dt.datetime) -> None:
-    """The audit row ``enrolment.end`` writes (the enrolment itself is made inactive)."""
+    """What ending a follow-up writes: the enrolment's newest period closed at ``at``, the
+    enrolment inactive, and the audit row ``enrolment.end``."""
     with session_scope() as session:
+        period = session.exec(
+            select(EnrolmentPeriod)
+            .where(
+                col(EnrolmentPeriod.patient_id) == patient,
+                col(EnrolmentPeriod.pathway_id) == pathway,
+            )
+            .order_by(col(EnrolmentPeriod.started_at).desc())
+        ).first()
+        assert period is not None
+        period.ended_at = at
+        row = session.get(Enrolment, period.enrolment_id)
+        assert row is not None
+        row.active = False
+        session.add_all([period, row])
         end = AuditEvent(actor="dr-a", role="clinician", action="enrolment.end", detail={})
         end.patient_id, end.target, end.at = patient, pathway, at
         session.add(end)

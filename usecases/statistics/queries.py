@@ -43,8 +43,8 @@ Counts = dict[int, dict[str, int]]
 
 # The tables, and their columns as SQL expressions.
 TABLES = SQLModel.metadata.tables
-AuditEvent = TABLES["auditevent"].c
 Enrolment = TABLES["enrolment"].c
+Period = TABLES["enrolmentperiod"].c
 Resource = TABLES["resource"].c
 TriageResult = TABLES["triageresult"].c
 Event = TABLES["worklistevent"].c
@@ -106,46 +106,38 @@ def _by_key(session: Session, query: sa.Select[Any]) -> Counts:
 
 
 def spans(pathway: str) -> sa.Subquery:
-    """The pathway's enrolments: start, end (NULL while active), and own thresholds."""
-    ended_at = (
-        sa.select(sa.func.max(AuditEvent.at))
-        .where(
-            AuditEvent.action == "enrolment.end",
-            AuditEvent.patient_id == Enrolment.patient_id,
-            AuditEvent.target == Enrolment.pathway_id,
-            AuditEvent.at >= Enrolment.enrolled_at,
-        )
-        .scalar_subquery()
-    )
-    ended = sa.case(
-        (Enrolment.active.is_(True), sa.null()),
-        else_=sa.func.coalesce(ended_at, Enrolment.enrolled_at),
-    )
+    """The pathway's periods of follow-up (several per enrolment when a follow-up ended and
+    started again): ``enrolment_id``, ``patient_id``, ``started``, ``ended`` (NULL while
+    open) and ``own`` (1 when the enrolment has own thresholds now, else 0)."""
     own = sa.cast(Enrolment.thresholds, sa.Text) != "{}"
     return (
         sa.select(
-            Enrolment.patient_id,
-            Enrolment.enrolled_at.label("started"),
-            ended.label("ended"),
+            Period.enrolment_id,
+            Period.patient_id,
+            Period.started_at.label("started"),
+            Period.ended_at.label("ended"),
             sa.case((own, 1), else_=0).label("own"),
         )
-        .where(Enrolment.pathway_id == pathway)
+        .select_from(TABLES["enrolmentperiod"])
+        .join(TABLES["enrolment"], Enrolment.id == Period.enrolment_id)
+        .where(Period.pathway_id == pathway)
         .subquery("spans")
     )
 
 
 def enrolments(session: Session, b: BucketTable, pathway: str) -> dict[int, dict[str, int]]:
-    """Per bucket: patients followed, new and ended enrolments, those with own thresholds."""
+    """Per bucket: patients followed, periods started and ended in it, and the enrolments
+    followed (with own thresholds)."""
     e = spans(pathway)
     active = sa.and_(e.c.started < b.c.e, sa.or_(e.c.ended.is_(None), e.c.ended >= b.c.s))
     query = (
         sa.select(
             b.c.i,
             sa.func.count(sa.distinct(e.c.patient_id)),
-            sa.func.count(),
+            sa.func.count(sa.distinct(e.c.enrolment_id)),
             sa.func.sum(sa.case((_within(b, e.c.started), 1), else_=0)),
             sa.func.sum(sa.case((_within(b, e.c.ended), 1), else_=0)),
-            sa.func.sum(e.c.own),
+            sa.func.count(sa.distinct(sa.case((e.c.own == 1, e.c.enrolment_id)))),
         )
         .select_from(b.join(e, active))
         .group_by(b.c.i)

@@ -2,10 +2,10 @@
 in a tertial and pathway, with the forms the patient answered and the contacts recorded
 (docs/statistics.md, "The tertial report").
 
-The rows are counted by the database (one query per pathway: the enrolments active in the
-tertial, joined with the forms and contacts aggregated per patient); only the rows of the
-report come back. The national id is in the rows and nowhere else: the audit row holds the
-counts, and nothing here logs.
+The rows are counted by the database (one query per pathway: the patients with a period of
+follow-up in the tertial, joined with the forms and contacts aggregated per patient); only
+the rows of the report come back. The national id is in the rows and nowhere else: the
+audit row holds the counts, and nothing here logs.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class Followed:
     patient_id: str  # the service's own id (not in the report: it names nobody outside)
     national_id: str | None
     pathway: str
-    enrolled: dt.date  # the enrolment's start, an Oslo calendar day
+    enrolled: dt.date  # the earliest start of its periods in the tertial, an Oslo day
     forms: int
     contacts: dict[str, int]  # by REPORTED_CONTACTS
 
@@ -109,9 +109,17 @@ def _rows(session: Session, bucket: Bucket, pathway: str) -> list[Followed]:
     end = sa.literal(bucket.end, UTCDateTime())
     e = spans(pathway)
     followed = sa.and_(e.c.started < end, sa.or_(e.c.ended.is_(None), e.c.ended >= start))
+    # One row per patient: a follow-up that ended and started again in the tertial is one
+    # patient followed, enrolled since the earliest start of its periods in the tertial.
+    patients = (
+        sa.select(e.c.patient_id, sa.func.min(e.c.started).label("started"))
+        .where(followed)
+        .group_by(e.c.patient_id)
+        .subquery("followed")
+    )
 
     # Forms: responses to the pathway's questionnaires, not withdrawn, in the tertial and
-    # while enrolled (by their authored time, else the time received).
+    # within a period of follow-up (by their authored time, else the time received).
     at = sa.func.coalesce(Resource.data_time, Resource.received_at)
     forms = (
         sa.select(e.c.patient_id, sa.func.count(sa.distinct(Resource.id)).label("n"))
@@ -144,17 +152,16 @@ def _rows(session: Session, bucket: Bucket, pathway: str) -> list[Followed]:
     )
     query = (
         sa.select(
-            e.c.patient_id,
+            patients.c.patient_id,
             Patient.identifier_value,
-            e.c.started,
+            patients.c.started,
             sa.func.coalesce(forms.c.n, 0),
             *(sa.func.coalesce(contacts.c[f"c_{c}"], 0) for c in REPORTED_CONTACTS),
         )
-        .select_from(e)
-        .join(TABLES["patient"], Patient.id == e.c.patient_id)
-        .outerjoin(forms, forms.c.patient_id == e.c.patient_id)
-        .outerjoin(contacts, contacts.c.patient_id == e.c.patient_id)
-        .where(followed)
+        .select_from(patients)
+        .join(TABLES["patient"], Patient.id == patients.c.patient_id)
+        .outerjoin(forms, forms.c.patient_id == patients.c.patient_id)
+        .outerjoin(contacts, contacts.c.patient_id == patients.c.patient_id)
     )
     rows = [_row(pathway, found) for found in session.execute(query)]
     return sorted(rows, key=lambda r: (r.national_id or "", r.enrolled, r.patient_id))

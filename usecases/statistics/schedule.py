@@ -1,6 +1,6 @@
 """Scheduled questionnaires in SQL (docs/statistics.md): the chain of due times of each
-enrolment, computed by a recursive query, and the figures on it (response rate, green
-share, avoided visits).
+period of follow-up, computed by a recursive query, and the figures on it (response rate,
+green share, avoided visits).
 
 A response is *scheduled* when it is the first (not withdrawn) response to one of the
 pathway's questionnaires at or after its due time; the first due time is ``every`` after
@@ -105,8 +105,9 @@ def responses(session: Session, b: BucketTable, pathway: Pathway) -> dict[int, i
 
 
 def chain(session: Session, pathway: Pathway) -> sa.CTE:
-    """Every due time of every enrolment in the pathway (``patient_id``, ``ended``,
-    ``due``, ``response``: the scheduled response's id, NULL while not answered)."""
+    """Every due time of every period of follow-up in the pathway (``patient_id``,
+    ``ended``, ``due``, ``response``: the scheduled response's id, NULL while not answered).
+    Each period has its own chain, from its own start: none falls due between periods."""
     assert pathway.schedule is not None
     every = pathway.schedule.every
     responses = _responses(pathway)
