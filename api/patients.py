@@ -35,8 +35,9 @@ def triage_history(patient_id: str, principal: Staff) -> shapes.TriageHistory:
 @router.get("/api/patients/{patient_id}/enrolments", response_model=shapes.Enrolments)
 def list_enrolments(patient_id: str, principal: Staff) -> shapes.Enrolments:
     """A patient's enrolments in the granted pathways; audited."""
-    rows = enrolments.list_enrolments(principal, patient_id)
-    return shapes.Enrolments(patient=patient_id, enrolments=[shapes.Enrolment.of(e) for e in rows])
+    found = enrolments.list_enrolments(principal, patient_id)
+    shown = [shapes.EnrolmentWithPeriods.with_periods(e, periods) for e, periods in found]
+    return shapes.Enrolments(patient=patient_id, enrolments=shown)
 
 
 @router.post(

@@ -183,9 +183,27 @@ class Enrolment(BaseModel):
         )
 
 
+class Period(BaseModel):
+    start: str | None
+    end: str | None = Field(description="null while the follow-up goes on")
+
+
+class EnrolmentWithPeriods(Enrolment):
+    periods: list[Period] = Field(description="the spans of follow-up, oldest first")
+
+    @classmethod
+    def with_periods(
+        cls, row: rows.Enrolment, periods: list[rows.EnrolmentPeriod]
+    ) -> EnrolmentWithPeriods:
+        return cls(
+            **Enrolment.of(row).model_dump(),
+            periods=[Period(start=iso(p.started_at), end=iso(p.ended_at)) for p in periods],
+        )
+
+
 class Enrolments(BaseModel):
     patient: str
-    enrolments: list[Enrolment]
+    enrolments: list[EnrolmentWithPeriods]
 
 
 class PatientRecord(PatientBrief):

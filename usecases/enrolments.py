@@ -30,13 +30,14 @@ def number(value: Decimal | None) -> int | float | None:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def list_enrolments(actor: Actor, patient_id: str) -> list[Enrolment]:
-    """A patient's enrolments in the granted pathways; audited."""
+def list_enrolments(actor: Actor, patient_id: str) -> list[tuple[Enrolment, list[EnrolmentPeriod]]]:
+    """A patient's enrolments in the granted pathways, each with its periods of follow-up
+    (oldest first); audited."""
     with session_scope() as session:
         staff_patient(session, actor, patient_id)
         enrolments = granted(actor, enrolments_of(session, patient_id))
         audit(session, actor, "enrolments.read", patient_id)
-        return enrolments
+        return [(row, _periods(session, row)) for row in enrolments]
 
 
 def enrol(
@@ -153,7 +154,8 @@ def _period(row: Enrolment, actor: Actor) -> EnrolmentPeriod:
 
 def _periods(session: Session, row: Enrolment) -> list[EnrolmentPeriod]:
     query = select(EnrolmentPeriod).where(col(EnrolmentPeriod.enrolment_id) == row.id)
-    return list(session.exec(query.order_by(col(EnrolmentPeriod.started_at))))
+    order = (col(EnrolmentPeriod.started_at), col(EnrolmentPeriod.id))
+    return list(session.exec(query.order_by(*order)))
 
 
 def _open_period(session: Session, row: Enrolment, actor: Actor) -> EnrolmentPeriod:
