@@ -316,11 +316,10 @@ def timed(call: Callable[[], Any], runs: int) -> list[float]:
     return out
 
 
-def explain(by: str, plans: int) -> None:
-    """The time of every query one statistics call sends, slowest first, and the EXPLAIN
-    ANALYZE of the ``plans`` slowest."""
+def explain(what: str, plans: int, call: Callable[[], Any]) -> None:
+    """The time of every query ``call`` sends, slowest first, and the EXPLAIN ANALYZE of
+    the ``plans`` slowest."""
     from store.db import get_engine
-    from usecases.statistics import statistics as figures
 
     seen: list[tuple[float, str, Any]] = []
     began: list[float] = []
@@ -335,12 +334,12 @@ def explain(by: str, plans: int) -> None:
     sa.event.listen(engine, "before_cursor_execute", before)
     sa.event.listen(engine, "after_cursor_execute", after)
     try:
-        figures(BenchActor(), PATHWAY, FIRST_DAY, LAST_DAY, by, NOW)  # type: ignore[arg-type]
+        call()
     finally:
         sa.event.remove(engine, "before_cursor_execute", before)
         sa.event.remove(engine, "after_cursor_execute", after)
     seen.sort(key=lambda p: -p[0])
-    print(f"\nqueries of one call by {by}, slowest first:")
+    print(f"\nqueries of {what}, slowest first:")
     for took, sql, _ in seen:
         print(f"  {took * 1000:8.1f} ms  {' '.join(sql.split())[:100]}")
     with engine.connect() as conn:
@@ -410,6 +409,30 @@ def run(args: argparse.Namespace) -> None:
     with engine.connect() as conn:
         print(counts(conn))
     actor = BenchActor()
+    counting = [0]
+
+    def recount() -> Any:
+        """What the scheduler does in the background: count copd's facts again (as of NOW,
+        and a microsecond later each time, so each run counts)."""
+        from usecases.statistics.refresh import refresh
+
+        counting[0] += 1
+        with session_scope() as session:
+            refresh(session, PATHWAY, NOW - dt.timedelta(microseconds=counting[0]))
+
+    if args.runs:
+        recount()  # warm
+        times = timed(recount, args.runs)
+        print(
+            f"refresh of {PATHWAY}'s counts per day (background): median "
+            f"{statistics.median(times):.1f} s, max {max(times):.1f} s (runs: "
+            f"{', '.join(f'{t:.1f}' for t in times)} s)",
+            flush=True,
+        )
+    with session_scope() as session:
+        from usecases.statistics.refresh import refresh
+
+        refresh(session, PATHWAY, NOW)  # the counts the calls below read: as of NOW
     for by in [args.only] if args.only else ["month", "week"]:
 
         def call(by: Any = by) -> Any:
@@ -426,7 +449,12 @@ def run(args: argparse.Namespace) -> None:
             flush=True,
         )
     if args.explain is not None:
-        explain("month", args.explain)
+        explain(
+            "month",
+            args.explain,
+            lambda: figures(actor, PATHWAY, FIRST_DAY, LAST_DAY, "month", NOW),
+        )
+        explain("the refresh", args.explain, recount)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # killed with the task; Redis restarted empty). Longer than a task with its retries.
     outbox_stale_seconds: int = Field(default=600, ge=1)
     overdue_check_seconds: int = Field(default=300, ge=5)
+    # Statistics are summed from daily facts (docs/statistics.md, "How fresh"): the
+    # scheduler recounts them this often, and a call recounts facts older than the max age.
+    stats_refresh_seconds: int = Field(default=300, ge=5)
+    stats_max_age_seconds: int = Field(default=600, ge=0)
     # The first retry of a failed triage task waits up to this long, each next one twice as
     # long (with full jitter); tests set it small.
     triage_retry_base_seconds: float = Field(default=2.0, gt=0)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -16,6 +18,7 @@ from runtime import caches
 from runtime.settings import get_settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+OSLO = ZoneInfo("Europe/Oslo")
 DB_THREADS = 12  # request threads per API process, and pooled connections per engine
 
 
@@ -28,6 +31,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    dbapi_connection.create_function("oslo_date", 1, oslo_date, deterministic=True)
+
+
+def oslo_date(stored: str | None) -> str | None:
+    """The Europe/Oslo calendar day of a UTC time as SQLite keeps it ('YYYY-MM-DD
+    HH:MM:SS[.ffffff]'), as 'YYYY-MM-DD': SQLite knows no time zones, and the statistics
+    count by the Oslo day (PostgreSQL does this with ``AT TIME ZONE``)."""
+    if stored is None:
+        return None
+    when = dt.datetime.fromisoformat(stored).replace(tzinfo=dt.UTC)
+    return when.astimezone(OSLO).date().isoformat()
 
 
 def make_engine(url: str) -> Engine:

@@ -164,6 +164,7 @@ def embedded_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servi
     env = {
         "ENVIRONMENT": "test",
         "JWT_SECRET": TEST_SECRET,
+        "STATS_MAX_AGE_SECONDS": "0",  # every statistics call counts afresh (a test for the
         "DATABASE_URL": f"sqlite:///{base / 'triage.sqlite3'}",
         "REDIS_URL": "",
         "BROKER_DIR": str(base / "broker"),
@@ -184,6 +185,7 @@ def pg_service() -> Iterator[Service]:
     env = {
         "ENVIRONMENT": "test",
         "JWT_SECRET": TEST_SECRET,
+        "STATS_MAX_AGE_SECONDS": "0",  # max age itself sets its own)
         "DATABASE_URL": url,
         "REDIS_URL": REDIS_TEST_URL,
     }

@@ -8,7 +8,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
-import store.models  # noqa: F401  (the tables on SQLModel.metadata)
+import store.facts
+import store.models  # noqa: F401
 from store.db import get_engine
 from tests.conftest import Service
 

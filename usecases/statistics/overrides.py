@@ -1,6 +1,7 @@
 """Overrides per rule (docs/statistics.md): how often clinicians overrode the engine after
-a rule fired, raised or lowered, beside how often the rule fired; in SQL, with the rules a
-result fired read from its stored record (``fired``) by the database's JSON functions."""
+a rule fired, raised or lowered, beside how often the rule fired; facts per day in SQL,
+with the rules a result fired read from its stored record (``fired``) by the database's
+JSON functions."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from usecases.judging.items import ACTOR
-from usecases.statistics.queries import TABLES, BucketTable, Event, Resource, TriageResult
+from usecases.statistics.days import day_of, facts
+from usecases.statistics.queries import TABLES, Event, TriageResult, not_withdrawn
 
-__all__ = ["OTHERWISE", "overrides"]
+__all__ = ["OTHERWISE", "fired", "overridden"]
 
 OTHERWISE = "(otherwise)"  # a result no rule fired on: the pathway's `otherwise`
 _RANK = {"green": 0, "yellow": 1, "red": 2}
@@ -30,42 +32,35 @@ def _rank(level: Any) -> Any:
     return sa.case(*((level == name, n) for name, n in _RANK.items()), else_=None)
 
 
-def overrides(session: Session, b: BucketTable, pathway: str) -> dict[int, dict[str, Any]]:
-    """Per bucket and rule: times fired (upload results, not withdrawn, by the time of
-    their data) and overrides (by their time), raised and lowered."""
+def fired(session: Session, pathway: str) -> sa.Select[Any]:
+    """Per day of their data and rule: upload results (not withdrawn) that fired the rule
+    (``fired``; a result that fired none counts for ``(otherwise)``)."""
     tr = TABLES["triageresult"]
     judged = (
         sa.select(tr.c.id, tr.c.result, sa.func.coalesce(tr.c.data_time, tr.c.created).label("at"))
-        .join(TABLES["resource"], Resource.id == tr.c.resource_id)
-        .where(tr.c.pathway_id == pathway, tr.c.kind == "upload", Resource.withdrawn.is_(False))
+        .where(
+            tr.c.pathway_id == pathway,
+            tr.c.kind == "upload",
+            not_withdrawn(tr.c.resource_id),
+        )
         .subquery("judged")
     )
     rule = _rules(session, judged)
-    name = sa.func.coalesce(sa.cast(rule.c.value, sa.String), OTHERWISE)
-    fired = (
-        sa.select(b.c.i, name, sa.func.count(sa.distinct(judged.c.id)))
-        .select_from(b.join(judged, b.within(judged.c.at)))
+    day = day_of(session, judged.c.at).label("day")
+    name = sa.func.coalesce(sa.cast(rule.c.value, sa.String), OTHERWISE).label("key")
+    inner = (
+        sa.select(day, name, sa.func.count(sa.distinct(judged.c.id)).label("n"))
+        .select_from(judged)
         .outerjoin(rule, sa.true())
-        .group_by(b.c.i, name)
+        .group_by(day, name)
     )
-    out: dict[int, dict[str, Any]] = {}
-
-    def figure(i: int, rule_id: str) -> dict[str, Any]:
-        empty: dict[str, Any] = {"fired": 0, "overrides": 0, "raised": 0, "lowered": 0}
-        found: dict[str, Any] = out.setdefault(i, {}).setdefault(rule_id, empty)
-        return found
-
-    for i, rule_id, n in session.execute(fired):
-        figure(i, rule_id)["fired"] = int(n)
-    for i, rule_id, n, raised, lowered in session.execute(_overridden(session, b, pathway)):
-        counts = figure(i, rule_id)
-        counts.update(overrides=int(n), raised=int(raised or 0), lowered=int(lowered or 0))
-    return out
+    return facts(inner, pathway, fired="n")
 
 
-def _overridden(session: Session, b: BucketTable, pathway: str) -> sa.Select[Any]:
-    """Overrides per bucket and rule: each override counts for every rule fired by the
-    newest result the worker put on the item before it (none fired: ``(otherwise)``)."""
+def overridden(session: Session, pathway: str) -> sa.Select[Any]:
+    """Per day of the override and rule: overrides, raised and lowered (``overrides``,
+    ``raised``, ``lowered``); each counts for every rule fired by the newest result the
+    worker put on the item before it (none fired: ``(otherwise)``)."""
     item = TABLES["worklistitem"]
     done = TABLES["worklistevent"].alias("done")
     before = (
@@ -106,19 +101,21 @@ def _overridden(session: Session, b: BucketTable, pathway: str) -> sa.Select[Any
     )
     results = sa.select(TriageResult.id, TriageResult.result).subquery("results")
     rule = _rules(session, results)
-    name = sa.func.coalesce(sa.cast(rule.c.value, sa.String), OTHERWISE)
+    name = sa.func.coalesce(sa.cast(rule.c.value, sa.String), OTHERWISE).label("key")
     up = _rank(held.c.clinician) > _rank(held.c.engine)
     down = _rank(held.c.clinician) < _rank(held.c.engine)
-    return (
+    day = day_of(session, held.c.at).label("day")
+    inner = (
         sa.select(
-            b.c.i,
+            day,
             name,
-            sa.func.count(sa.distinct(held.c.override)),
-            sa.func.count(sa.distinct(sa.case((up, held.c.override)))),
-            sa.func.count(sa.distinct(sa.case((down, held.c.override)))),
+            sa.func.count(sa.distinct(held.c.override)).label("n"),
+            sa.func.count(sa.distinct(sa.case((up, held.c.override)))).label("up"),
+            sa.func.count(sa.distinct(sa.case((down, held.c.override)))).label("down"),
         )
-        .select_from(b.join(held, b.within(held.c.at)))
+        .select_from(held)
         .join(results, results.c.id == held.c.result_id)
         .outerjoin(rule, sa.true())
-        .group_by(b.c.i, name)
+        .group_by(day, name)
     )
+    return facts(inner, pathway, overrides="n", raised="up", lowered="down")

@@ -17,6 +17,7 @@ from sqlmodel import SQLModel
 from store.models import UTCDateTime
 from usecases.judging.items import ACTOR
 from usecases.statistics.buckets import Bucket
+from usecases.statistics.days import NO_KEY, day_of, facts
 
 __all__ = [
     "CONTACTS",
@@ -28,9 +29,11 @@ __all__ = [
     "bucket_table",
     "contacts",
     "enrolments",
-    "overdue_in_buckets",
+    "not_withdrawn",
+    "overdue",
     "overdue_now",
     "results",
+    "seconds_between",
     "spans",
     "uploads",
 ]
@@ -38,8 +41,6 @@ __all__ = [
 LEVELS = ("red", "yellow", "green")
 CONTACTS = ("none", "digital", "phone", "video", "physical", "not_recorded")
 ACTED = ("acknowledged", "resolved", "override", "override-cleared")
-
-Counts = dict[int, dict[str, int]]
 
 # The tables, and their columns as SQL expressions.
 TABLES = SQLModel.metadata.tables
@@ -98,13 +99,6 @@ def _within(b: BucketTable, when: Any) -> ColumnElement[bool]:
     return sa.and_(when >= b.c.s, when < b.c.e)
 
 
-def _by_key(session: Session, query: sa.Select[Any]) -> Counts:
-    out: Counts = {}
-    for index, key, count in session.execute(query):
-        out.setdefault(index, {})[key] = int(count)
-    return out
-
-
 def spans(pathway: str) -> sa.Subquery:
     """The pathway's periods of follow-up (several per enrolment when a follow-up ended and
     started again): ``enrolment_id``, ``patient_id``, ``started``, ``ended`` (NULL while
@@ -160,55 +154,61 @@ def _judged_uploads(pathway: str) -> sa.Select[Any]:
     )
 
 
-def uploads(session: Session, b: BucketTable, pathway: str) -> Counts:
-    """Per bucket and FHIR type: uploads accepted and judged by the pathway, not withdrawn."""
-    received = Resource.received_at
-    query = (
-        sa.select(b.c.i, Resource.resource_type, sa.func.count(sa.distinct(Resource.id)))
-        .select_from(b.join(TABLES["resource"], b.within(received)))
-        .where(
-            Resource.id.in_(_judged_uploads(pathway)),
-            Resource.withdrawn.is_(False),
-        )
-        .group_by(b.c.i, Resource.resource_type)
+def not_withdrawn(resource_id: Any) -> ColumnElement[bool]:
+    """The resource ``resource_id`` is data: not withdrawn (a few, found by their index)."""
+    withdrawn = TABLES["resource"].alias("withdrawn")
+    return sa.not_(
+        sa.exists().where(withdrawn.c.id == resource_id, withdrawn.c.withdrawn.is_(True))
     )
-    return _by_key(session, query)
 
 
-def results(session: Session, b: BucketTable, pathway: str) -> Counts:
-    """Per bucket and level: results of uploads (not withdrawn), by the time of their data."""
-    when = sa.func.coalesce(TriageResult.data_time, TriageResult.created)
-    query = (
-        sa.select(b.c.i, TriageResult.level, sa.func.count())
-        .select_from(b.join(TABLES["triageresult"], b.within(when)))
-        .join(TABLES["resource"], Resource.id == TriageResult.resource_id)
+def uploads(session: Session, pathway: str) -> sa.Select[Any]:
+    """Per day received and FHIR type: uploads accepted and judged by the pathway, not
+    withdrawn (``uploads``)."""
+    day = day_of(session, Resource.received_at).label("day")
+    key = Resource.resource_type.label("key")
+    inner = (
+        sa.select(day, key, sa.func.count(sa.distinct(Resource.id)).label("n"))
+        .where(Resource.id.in_(_judged_uploads(pathway)), Resource.withdrawn.is_(False))
+        .group_by(day, key)
+    )
+    return facts(inner, pathway, uploads="n")
+
+
+def results(session: Session, pathway: str) -> sa.Select[Any]:
+    """Per day of their data and level: results of uploads, not withdrawn (``results``)."""
+    day = day_of(session, sa.func.coalesce(TriageResult.data_time, TriageResult.created))
+    day, key = day.label("day"), TriageResult.level.label("key")
+    inner = (
+        sa.select(day, key, sa.func.count().label("n"))
         .where(
             TriageResult.pathway_id == pathway,
             TriageResult.kind == "upload",
-            Resource.withdrawn.is_(False),
+            not_withdrawn(TriageResult.resource_id),
         )
-        .group_by(b.c.i, TriageResult.level)
+        .group_by(day, key)
     )
-    return _by_key(session, query)
+    return facts(inner, pathway, results="n")
 
 
-def contacts(session: Session, b: BucketTable, pathway: str) -> Counts:
-    """Per bucket: items resolved in it, by the contact recorded (or ``not_recorded``)."""
-    contact = sa.func.coalesce(Item.contact, "not_recorded")
-    query = (
-        sa.select(b.c.i, contact, sa.func.count())
-        .select_from(b.join(TABLES["worklistitem"], b.within(Item.resolved_at)))
-        .where(Item.pathway_id == pathway)
-        .group_by(b.c.i, contact)
+def contacts(session: Session, pathway: str) -> sa.Select[Any]:
+    """Per day resolved: items by the contact recorded, or ``not_recorded`` (``contacts``)."""
+    day = day_of(session, Item.resolved_at).label("day")
+    key = sa.func.coalesce(Item.contact, "not_recorded").label("key")
+    inner = (
+        sa.select(day, key, sa.func.count().label("n"))
+        .where(Item.pathway_id == pathway, Item.resolved_at.is_not(None))
+        .group_by(day, key)
     )
-    return _by_key(session, query)
+    return facts(inner, pathway, contacts="n")
 
 
 def _items_of(pathway: str) -> sa.Select[Any]:
     return sa.select(Item.id).where(Item.pathway_id == pathway)
 
 
-def _seconds(session: Session, later: Any, earlier: Any) -> ColumnElement[Any]:
+def seconds_between(session: Session, later: Any, earlier: Any) -> ColumnElement[Any]:
+    """``later - earlier`` in seconds, in SQL."""
     if session.get_bind().dialect.name == "sqlite":
         return (sa.func.julianday(later) - sa.func.julianday(earlier)) * 86400.0
     return sa.extract("epoch", later - earlier)
@@ -234,10 +234,10 @@ def _first_acks(pathway: str) -> sa.Subquery:
     )
 
 
-def acknowledgements(session: Session, b: BucketTable, pathway: str) -> dict[int, Any]:
-    """Per bucket and level: count, median and 90th percentile (nearest rank) in seconds
-    from the item's first red/yellow event to its first acknowledgement; and how many
-    red acknowledgements came by the item's due time."""
+def acknowledgements(session: Session, pathway: str) -> sa.Select[Any]:
+    """Per day and level of each item's first acknowledgement: how many took how many
+    seconds from the item's first red/yellow event, and how many of those came by the
+    item's due time (rows for :class:`store.facts.StatAck`)."""
     first = _first_acks(pathway)
     started = (
         sa.select(Event.item_id, sa.func.min(Event.at).label("at"))
@@ -249,47 +249,23 @@ def acknowledgements(session: Session, b: BucketTable, pathway: str) -> dict[int
         .group_by(Event.item_id)
         .subquery("started")
     )
-    took = _seconds(session, first.c.at, started.c.at)
-    timed = (
+    day = day_of(session, first.c.at).label("day")
+    took = sa.func.round(seconds_between(session, first.c.at, started.c.at))
+    seconds = sa.cast(took, sa.Integer).label("seconds")
+    in_time = sa.func.sum(sa.case((first.c.at <= first.c.due, 1), else_=0))
+    return (
         sa.select(
-            b.c.i,
+            sa.literal(pathway, sa.String()).label("pathway_id"),
+            day,
             first.c.level,
-            took.label("took"),
-            sa.case((first.c.at <= first.c.due, 1), else_=0).label("in_time"),
+            seconds,
+            in_time.label("in_time"),
+            sa.func.count().label("n"),
         )
-        .select_from(b.join(first, b.within(first.c.at)))
         .join(started, started.c.item_id == first.c.item_id)
         .where(started.c.at <= first.c.at)
-        .subquery("timed")
+        .group_by(day, first.c.level, seconds)
     )
-    group = (timed.c.i, timed.c.level)
-    ranked = sa.select(
-        timed,
-        sa.func.row_number().over(partition_by=group, order_by=timed.c.took).label("r"),
-        sa.func.count().over(partition_by=group).label("n"),
-        sa.func.sum(timed.c.in_time).over(partition_by=group).label("in_time_n"),
-    ).subquery("ranked")
-    median, p90 = (ranked.c.n + 1) // 2, (9 * ranked.c.n + 9) // 10  # integer ceil(p * n)
-    query = sa.select(
-        ranked.c.i,
-        ranked.c.level,
-        ranked.c.n,
-        ranked.c.in_time_n,
-        ranked.c.r,
-        ranked.c.took,
-        ranked.c.r == median,
-        ranked.c.r == p90,
-    ).where(sa.or_(ranked.c.r == median, ranked.c.r == p90))
-    out: dict[int, Any] = {}
-    for index, level, n, in_time, _, took_s, is_median, is_p90 in session.execute(query):
-        figure = out.setdefault(index, {}).setdefault(
-            level, {"count": int(n), "in_time": int(in_time or 0)}
-        )
-        if is_median:
-            figure["median_seconds"] = round(float(took_s))
-        if is_p90:
-            figure["p90_seconds"] = round(float(took_s))
-    return out
 
 
 def overdue_now(session: Session, pathway: str, now: dt.datetime) -> int:
@@ -302,20 +278,19 @@ def overdue_now(session: Session, pathway: str, now: dt.datetime) -> int:
     return int(session.execute(query).scalar_one())
 
 
-def overdue_in_buckets(
-    session: Session, b: BucketTable, pathway: str, now: dt.datetime
-) -> dict[int, int]:
-    """Per bucket: items due in it (and already due), neither acknowledged nor resolved by
-    their due time."""
+def overdue(session: Session, pathway: str, now: dt.datetime) -> sa.Select[Any]:
+    """Per day due: items already due, neither acknowledged nor resolved by their due time
+    (``overdue``)."""
     acked = (
         sa.select(Event.item_id, sa.func.min(Event.at).label("at"))
         .where(Event.item_id.in_(_items_of(pathway)), Event.change == "acknowledged")
         .group_by(Event.item_id)
         .subquery("acked")
     )
-    query = (
-        sa.select(b.c.i, sa.func.count())
-        .select_from(b.join(TABLES["worklistitem"], b.within(Item.due)))
+    day = day_of(session, Item.due).label("day")
+    inner = (
+        sa.select(day, sa.literal(NO_KEY, sa.String()).label("key"), sa.func.count().label("n"))
+        .select_from(TABLES["worklistitem"])
         .outerjoin(acked, acked.c.item_id == Item.id)
         .where(
             Item.pathway_id == pathway,
@@ -323,38 +298,40 @@ def overdue_in_buckets(
             sa.or_(acked.c.at.is_(None), acked.c.at > Item.due),
             sa.or_(Item.resolved_at.is_(None), Item.resolved_at > Item.due),
         )
-        .group_by(b.c.i)
+        .group_by(day)
     )
-    return {index: int(count) for index, count in session.execute(query)}
+    return facts(inner, pathway, overdue="n")
 
 
-def alert_load(session: Session, b: BucketTable, pathway: str) -> dict[int, dict[str, int]]:
-    """Per bucket: items opened at red or yellow, and the clinicians who acted on items."""
+def alert_load(session: Session, pathway: str) -> list[sa.Select[Any]]:
+    """Per day: items opened at red or yellow (``opened``), and per clinician the actions
+    on items (``actors``: a call counts the clinicians of a bucket)."""
+    day = day_of(session, Item.created).label("day")
     opened = (
-        sa.select(b.c.i, sa.func.count(sa.distinct(Item.id)))
-        .select_from(b.join(TABLES["worklistitem"], b.within(Item.created)))
+        sa.select(
+            day,
+            sa.literal(NO_KEY, sa.String()).label("key"),
+            sa.func.count(sa.distinct(Item.id)).label("n"),
+        )
+        .select_from(TABLES["worklistitem"])
         .join(TABLES["worklistevent"], Event.item_id == Item.id)
         .where(
             Item.pathway_id == pathway,
             Event.change == "created",
             Event.level.in_(("red", "yellow")),
         )
-        .group_by(b.c.i)
+        .group_by(day)
     )
+    acted = day_of(session, Event.at).label("day")
     people = (
-        sa.select(b.c.i, sa.func.count(sa.distinct(Event.actor)))
-        .select_from(b.join(TABLES["worklistevent"], b.within(Event.at)))
+        sa.select(acted, Event.actor.label("key"), sa.func.count().label("n"))
+        .select_from(TABLES["worklistevent"])
         .join(TABLES["worklistitem"], Item.id == Event.item_id)
         .where(
             Item.pathway_id == pathway,
             Event.change.in_(ACTED),
             Event.actor != ACTOR,
         )
-        .group_by(b.c.i)
+        .group_by(acted, Event.actor)
     )
-    out: dict[int, dict[str, int]] = {}
-    for index, count in session.execute(opened):
-        out.setdefault(index, {})["opened"] = int(count)
-    for index, count in session.execute(people):
-        out.setdefault(index, {})["clinicians"] = int(count)
-    return out
+    return [facts(opened, pathway, opened="n"), facts(people, pathway, actors="n")]

@@ -21,21 +21,33 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from store.facts import StatGap
 from store.models import UTCDateTime
 from triage import Pathway
 from triage.durations import Duration
 from usecases.statistics.buckets import Bucket
+from usecases.statistics.days import NO_KEY, day_of, facts
 from usecases.statistics.queries import (
     TABLES,
-    BucketTable,
     Event,
     Item,
     Resource,
     TriageResult,
+    not_withdrawn,
+    seconds_between,
     spans,
 )
 
-__all__ = ["AVOIDED_WINDOW", "answered", "chain", "fell_due", "responses", "shifted", "silent"]
+__all__ = [
+    "AVOIDED_WINDOW",
+    "answered",
+    "chain",
+    "fell_due",
+    "gaps",
+    "responses",
+    "shifted",
+    "silent",
+]
 
 AVOIDED_WINDOW = Duration(0, 0, 0, 30, 0, 0, 0, "P30D")  # no physical contact this long after
 
@@ -86,22 +98,27 @@ def _responses(pathway: Pathway) -> sa.CTE:
     )
 
 
-def responses(session: Session, b: BucketTable, pathway: Pathway) -> dict[int, int]:
-    """Per bucket: responses to the pathway's questionnaires from its enrolled patients
-    while enrolled, scheduled or not."""
+def responses(session: Session, pathway: Pathway) -> sa.Select[Any]:
+    """Per day: responses to the pathway's questionnaires from its enrolled patients while
+    enrolled, scheduled or not (``responses``)."""
     found, e = _responses(pathway), spans(pathway.id)
     enrolled = sa.and_(
         e.c.patient_id == found.c.patient_id,
         found.c.at >= e.c.started,
         sa.or_(e.c.ended.is_(None), found.c.at < e.c.ended),
     )
-    query = (
-        sa.select(b.c.i, sa.func.count(sa.distinct(found.c.id)))
-        .select_from(b.join(found, b.within(found.c.at)))
+    day = day_of(session, found.c.at).label("day")
+    inner = (
+        sa.select(
+            day,
+            sa.literal(NO_KEY, sa.String()).label("key"),
+            sa.func.count(sa.distinct(found.c.id)).label("n"),
+        )
+        .select_from(found)
         .join(e, enrolled)
-        .group_by(b.c.i)
+        .group_by(day)
     )
-    return {i: int(n) for i, n in session.execute(query)}
+    return facts(inner, pathway.id, responses="n")
 
 
 def chain(session: Session, pathway: Pathway) -> sa.CTE:
@@ -149,12 +166,10 @@ def chain(session: Session, pathway: Pathway) -> sa.CTE:
     return dues.union_all(step)
 
 
-def fell_due(
-    session: Session, b: BucketTable, dues: sa.CTE, pathway: Pathway, now: dt.datetime
-) -> dict[int, dict[str, int]]:
-    """Per bucket of the due time: scheduled questionnaires that fell due (before the
-    enrolment ended; counted once answered or once their ``overdue_after`` has passed),
-    and those answered within ``overdue_after``."""
+def fell_due(session: Session, dues: sa.CTE, pathway: Pathway, now: dt.datetime) -> sa.Select[Any]:
+    """Per day due: scheduled questionnaires that fell due (before the enrolment ended;
+    counted once answered or once their ``overdue_after`` has passed: ``due``), and those
+    answered within ``overdue_after`` (``due_in_time``)."""
     assert pathway.schedule is not None
     late = pathway.schedule.overdue_after
     at = sa.select(Resource.id, Resource.data_time, Resource.received_at).subquery("answer")
@@ -169,27 +184,28 @@ def fell_due(
         limit = shifted(session, dues.c.due, late)
         counted = sa.or_(given, limit <= now_)
         in_time = sa.and_(given, answered_at <= limit)
-    query = (
+    day = day_of(session, dues.c.due).label("day")
+    inner = (
         sa.select(
-            b.c.i,
-            sa.func.count(),
-            sa.func.sum(sa.case((in_time, 1), else_=0)),
+            day,
+            sa.literal(NO_KEY, sa.String()).label("key"),
+            sa.func.count().label("n"),
+            sa.func.sum(sa.case((in_time, 1), else_=0)).label("in_time"),
         )
-        .select_from(b.join(dues, b.within(dues.c.due)))
+        .select_from(dues)
         .outerjoin(at, at.c.id == dues.c.response)
         .where(
             dues.c.due <= now_, counted, sa.or_(dues.c.ended.is_(None), dues.c.due < dues.c.ended)
         )
-        .group_by(b.c.i)
+        .group_by(day)
     )
-    return {i: {"due": int(n), "in_time": int(ok or 0)} for i, n, ok in session.execute(query)}
+    return facts(inner, pathway.id, due="n", due_in_time="in_time")
 
 
-def answered(
-    session: Session, b: BucketTable, dues: sa.CTE, pathway_id: str
-) -> dict[int, dict[str, int]]:
-    """Per bucket of the answer's time: scheduled questionnaires answered, those whose own
-    result was green, and those after which a visit was avoided."""
+def answered(session: Session, dues: sa.CTE, pathway_id: str) -> sa.Select[Any]:
+    """Per day of the answer: scheduled questionnaires answered (``answered``), those whose
+    own result was green (``green``), and those after which a visit was avoided
+    (``avoided``)."""
     res = Resource
     when = sa.type_coerce(sa.func.coalesce(res.data_time, res.received_at), UTCDateTime())
     result = (
@@ -221,23 +237,72 @@ def answered(
     )
     green = result.c.level == "green"
     avoided = sa.and_(sa.not_(visit), sa.or_(green, spared))
-    query = (
+    day = day_of(session, when).label("day")
+    inner = (
         sa.select(
-            b.c.i,
-            sa.func.count(sa.distinct(res.id)),
-            sa.func.count(sa.distinct(sa.case((green, res.id)))),
-            sa.func.count(sa.distinct(sa.case((avoided, res.id)))),
+            day,
+            sa.literal(NO_KEY, sa.String()).label("key"),
+            sa.func.count(sa.distinct(res.id)).label("n"),
+            sa.func.count(sa.distinct(sa.case((green, res.id)))).label("green"),
+            sa.func.count(sa.distinct(sa.case((avoided, res.id)))).label("avoided"),
         )
         .select_from(dues)
         .join(TABLES["resource"], res.id == dues.c.response)
-        .join(b.table, b.within(when))
         .outerjoin(result, result.c.resource_id == res.id)
-        .group_by(b.c.i)
+        .group_by(day)
     )
-    return {
-        i: {"answered": int(n), "green": int(g), "avoided": int(a)}
-        for i, n, g, a in session.execute(query)
-    }
+    return facts(inner, pathway_id, answered="n", green="green", avoided="avoided")
+
+
+def _shortest(duration: Duration) -> dt.timedelta:
+    """At most the time ``duration`` can span (a month is at least 28 days, a year 365)."""
+    days = duration.years * 365 + duration.months * 28 + duration.weeks * 7 + duration.days
+    return dt.timedelta(
+        days=days, hours=duration.hours, minutes=duration.minutes, seconds=duration.seconds
+    )
+
+
+def gaps(session: Session, pathway: Pathway) -> sa.Select[Any]:
+    """Rows for :class:`store.facts.StatGap`: each patient's stretches without data (upload
+    results of the pathway, not withdrawn) long enough to be silent in, that is at least
+    ``every`` + ``overdue_after`` at their shortest, and the stretch before the first data
+    (of every patient ever enrolled: no data at all gives one stretch with no ends)."""
+    assert pathway.schedule is not None
+    every, late = pathway.schedule.every, pathway.schedule.overdue_after
+    shortest = _shortest(every) + (_shortest(late) if late is not None else dt.timedelta())
+    when = sa.func.coalesce(TriageResult.data_time, TriageResult.created)
+    data = (
+        sa.select(TriageResult.patient_id, when.label("at"))
+        .where(
+            TriageResult.pathway_id == pathway.id,
+            TriageResult.kind == "upload",
+            not_withdrawn(TriageResult.resource_id),
+        )
+        .cte("data")
+    )
+    mine, order = data.c.patient_id, data.c.at
+    steps = sa.select(
+        data.c.patient_id,
+        sa.func.lag(data.c.at).over(partition_by=mine, order_by=order).label("previous"),
+        data.c.at,
+        sa.func.lead(data.c.at).over(partition_by=mine, order_by=order).label("following"),
+    ).subquery("steps")
+    pid = sa.literal(pathway.id, sa.String()).label("pathway_id")
+    long = steps.c.following.is_(None) | (
+        seconds_between(session, steps.c.following, steps.c.at) >= shortest.total_seconds()
+    )
+    between = sa.select(pid, steps.c.patient_id, steps.c.at, steps.c.following).where(long)
+    nothing = sa.cast(sa.null(), UTCDateTime())  # typed: PostgreSQL unites NULL as text
+    before = sa.select(pid, steps.c.patient_id, nothing, steps.c.at).where(
+        steps.c.previous.is_(None)
+    )
+    enrolled = spans(pathway.id)
+    never = (
+        sa.select(pid, enrolled.c.patient_id, nothing, nothing)
+        .where(~sa.exists().where(data.c.patient_id == enrolled.c.patient_id))
+        .distinct()
+    )
+    return sa.select(*sa.union_all(between, before, never).subquery("gaps").c)
 
 
 def silent(
@@ -245,7 +310,8 @@ def silent(
 ) -> dict[int, int]:
     """Per bucket: patients enrolled at its end (or now, if sooner) with no data for longer
     than ``every`` + ``overdue_after``: enrolled before, and no upload judged by the
-    pathway (not withdrawn) since, ``T - overdue_after - every`` on the UTC calendar."""
+    pathway (not withdrawn) since, ``T - overdue_after - every`` on the UTC calendar; found
+    in the stretches without data the refresh counted (:func:`gaps`)."""
     assert pathway.schedule is not None
     every, late = pathway.schedule.every, pathway.schedule.overdue_after
     rows = []
@@ -265,26 +331,18 @@ def silent(
         return {}
     b = sa.union_all(*rows).subquery("moments")
     e = spans(pathway.id)
-    when = sa.func.coalesce(TriageResult.data_time, TriageResult.created)
-    data = (
-        sa.exists()
-        .select_from(
-            TABLES["triageresult"].join(TABLES["resource"], Resource.id == TriageResult.resource_id)
-        )
-        .where(
-            TriageResult.patient_id == e.c.patient_id,
-            TriageResult.pathway_id == pathway.id,
-            TriageResult.kind == "upload",
-            Resource.withdrawn.is_(False),
-            when >= b.c.c,
-            when <= b.c.t,
-        )
+    gap = StatGap.__table__  # type: ignore[attr-defined]
+    quiet = sa.exists().where(
+        gap.c.pathway_id == pathway.id,
+        gap.c.patient_id == e.c.patient_id,
+        sa.or_(gap.c.after.is_(None), gap.c.after < b.c.c),
+        sa.or_(gap.c.until.is_(None), gap.c.until > b.c.t),
     )
     enrolled = sa.and_(e.c.started < b.c.c, sa.or_(e.c.ended.is_(None), e.c.ended > b.c.t))
     query = (
         sa.select(b.c.i, sa.func.count(sa.distinct(e.c.patient_id)))
         .select_from(b.join(e, enrolled))
-        .where(sa.not_(data))
+        .where(quiet)
         .group_by(b.c.i)
     )
     return {i: int(n) for i, n in session.execute(query)}
