@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import itertools
+import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -131,7 +132,13 @@ def load_history(
     if _loaded(history):
         return HistoryReport(False)
     walk = _Walk(history, random.Random(seed + 1), progress)
-    walk.run()
+    quiet = logging.getLogger("usecases")  # a line per upload judged: thousands here
+    level = quiet.level
+    quiet.setLevel(max(level, logging.WARNING))
+    try:
+        walk.run()
+    finally:
+        quiet.setLevel(level)
     return HistoryReport(True, time.monotonic() - began, walk.counts)
 
 
@@ -155,6 +162,7 @@ class _Walk:
         self.queue: list[tuple[dt.datetime, int, Action]] = []
         self.order = itertools.count()
         self.ids: dict[str, str] = {}  # patient key -> the service's id
+        self.keys: dict[str, str] = {}  # and back
         self.handled: dict[str, int] = {}  # item id -> the rank of the level handled
         self.pending: set[str] = set()  # items with a clinician's step planned
         self.staff = {
@@ -203,7 +211,7 @@ class _Walk:
         ident = p.resource["identifier"][0]
         query = f"identifier={ident['system']}|{ident['value']}"
         entry = ingest(p.resource, "Patient", Caller(staff=True), query)
-        self.ids[p.key] = entry.id
+        self.ids[p.key], self.keys[entry.id] = entry.id, p.key
         clinician = self.staff[p.pathway][0]
         enrolments.enrol(clinician, entry.id, p.pathway, p.thresholds, p.began)
         self.counts["patients"] += 1
@@ -228,7 +236,10 @@ class _Walk:
         with session_scope() as session:
             query = select(WorklistItem).where(col(WorklistItem.open_key).is_not(None))
             items = session.exec(query).all()
-        for item in items:
+        # The history's own items (not those of patients already in the database), in the
+        # order of the history rather than of the random ids: the same history each time.
+        mine = [i for i in items if i.patient_id in self.keys]
+        for item in sorted(mine, key=lambda i: (i.created, self.keys[i.patient_id], i.pathway_id)):
             self._plan(item)
 
     def _look(self, open_key: str) -> None:
