@@ -82,3 +82,28 @@ def test_loading_twice_writes_nothing(loaded: HistoryReport) -> None:
     assert row_counts() == before
     later = load_history(now=NOW + dt.timedelta(days=3), scale=0.3)  # the next day's `make run`
     assert not later.loaded and row_counts() == before
+
+
+def test_every_row_carries_the_time_of_its_event_in_the_past_year(loaded: HistoryReport) -> None:
+    from store.models import AuditEvent, Resource, TriageResult
+
+    year_ago = NOW - dt.timedelta(days=366)
+    with session_scope() as session:
+        for column in (
+            Resource.received_at,
+            TriageResult.created,
+            WorklistItem.resolved_at,
+            AuditEvent.at,
+        ):
+            query = select(func.min(column), func.max(column))
+            if column is AuditEvent.at:  # not the reads of the statistics by these tests
+                query = query.where(col(AuditEvent.action) != "statistics.read")
+            first, last = session.exec(query).one()
+            assert year_ago <= first < NOW - dt.timedelta(days=200), (column, first)
+            assert NOW - dt.timedelta(days=7) < last < NOW, (column, last)
+        late = session.exec(
+            select(func.count())
+            .select_from(TriageResult)
+            .where(col(TriageResult.created) < col(TriageResult.data_time))
+        ).one()
+    assert late == 0, "each upload judged when it arrived, after its data"
