@@ -1,8 +1,10 @@
 """``triage run``: the whole service on one machine, as the README's run command.
 
-Migrates, publishes ``rules/``, starts a Celery worker, the periodic scheduler and the API
-as child processes (each in its own process group, logging to files), loads the demo data
-through the HTTP API when the database has no patients, waits until the worklist is
+Migrates, publishes ``rules/``, writes twelve months of demo history in this process
+(through the use cases, once: ``seeds/history_load.py``), starts a Celery worker, the
+periodic scheduler and the API as child processes (each in its own process group, logging
+to files), loads the demo data through the HTTP API when the database had no patients
+before, waits until the worklist is
 filled, and prints the URL, a clinician token and a curl command. Ctrl-C or SIGTERM stops
 the children (warm shutdown first, then the whole group is killed) before it returns.
 """
@@ -165,15 +167,18 @@ def run(args: argparse.Namespace) -> int:
         say("triage run: refused: ENVIRONMENT=production (it prints development tokens)", True)
         return 2
     log_dir = _prepare(settings, args.logs)
+    fresh = _patient_count() == 0
     base = f"http://{settings.host}:{settings.port}"
     children = Children(log_dir)
     previous = {s: signal.signal(s, _raise_stop) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
+        if not args.no_seed and not args.no_history:
+            _load_history()
         _start(children, settings, log_dir)
         wait_ready(base, children)
         say(f"API ready at {base}; worker and scheduler started")
         make = token_maker()
-        seeded = not args.no_seed and _patient_count() == 0
+        seeded = not args.no_seed and fresh
         if seeded:
             _load_demo(base, make)
         token = make("clinician", None)
@@ -219,6 +224,16 @@ def _start(children: Children, settings: Settings, log_dir: Path) -> None:
     # ``triage serve``: JSON logs and no uvicorn access log (it would print raw queries).
     serve = ["serve", "--host", settings.host, "--port", str(settings.port)]
     children.start("api", [sys.executable, "-m", "cli", *serve])
+
+
+def _load_history() -> None:
+    """Before the worker and the scheduler start: the history is judged here, as of its
+    own times, and nothing else may take its work meanwhile."""
+    from seeds.history_load import load_history
+
+    say("writing twelve months of synthetic demo history (once) ...")
+    report = load_history(progress=lambda text: say(f"  {text}"))
+    say(report.summary())
 
 
 def _load_demo(base: str, make: Any) -> None:

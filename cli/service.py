@@ -1,11 +1,13 @@
 """The service's ``triage`` sub-commands (added to the parser by :mod:`cli.main`).
 
-    triage run            migrate, publish rules/, start worker + beat + API, load the demo,
-                          print the URL and a clinician token; Ctrl-C stops everything
+    triage run            migrate, publish rules/, write the demo history, start worker +
+                          beat + API, load the demo, print the URL and a clinician token;
+                          Ctrl-C stops everything
     triage serve          the API alone (uvicorn)         triage worker   a Celery worker
     triage beat           the periodic scheduler           triage migrate  Alembic upgrade head
     triage publish-rules  publish rules/*.yaml             triage seed     load the demo data
     triage token          print a development token (refused in production)
+    triage seed-history   write twelve months of demo history into the database
 
 Every command is configured by the environment (``DATABASE_URL``, ``REDIS_URL``, ...).
 Heavy imports happen inside the commands, so ``triage rules ...`` stays fast.
@@ -135,6 +137,16 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_seed_history(args: argparse.Namespace) -> int:
+    if no_production("seed-history"):
+        return 2
+    from seeds.history_load import load_history
+
+    report = load_history(scale=args.scale, progress=lambda text: say(f"  {text}"))
+    say(report.summary())
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     return run(args)
 
@@ -142,7 +154,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 def register(commands: Any) -> None:
     """Add the service's sub-commands to the ``triage`` command's sub-parsers."""
     run = commands.add_parser("run", help="the whole service with demo data (make run)")
-    run.add_argument("--no-seed", action="store_true", help="do not load the demo data")
+    run.add_argument("--no-seed", action="store_true", help="load no demo data (nor history)")
+    run.add_argument(
+        "--no-history", action="store_true", help="skip the twelve months of demo history"
+    )
     run.add_argument("--wait", type=float, default=300, help="seconds to wait for the worklist")
     run.add_argument("--logs", help="folder for the children's logs (default var/log)")
     run.set_defaults(run=cmd_run)
@@ -175,6 +190,15 @@ def register(commands: Any) -> None:
     seed.add_argument("--url", help="the API (default http://HOST:PORT)")
     seed.set_defaults(run=cmd_seed)
 
+    history = commands.add_parser(
+        "seed-history",
+        help="write twelve months of synthetic follow-up through the use cases (once)",
+    )
+    history.add_argument(
+        "--scale", type=float, default=1.0, help="patients relative to the default 320"
+    )
+    history.set_defaults(run=cmd_seed_history)
+
     token = commands.add_parser("token", help="print a development token (not in production)")
     token.add_argument("--role", required=True, choices=("patient", "clinician", "author"))
     token.add_argument("--patient", help="the Patient id (required for --role patient)")
@@ -184,6 +208,7 @@ def register(commands: Any) -> None:
     token.set_defaults(run=cmd_token)
 
     # Every entry point checks the signing secret before it starts anything.
-    for name in ("run", "serve", "worker", "beat", "migrate", "publish-rules", "seed", "token"):
+    entry_points = ("run", "serve", "worker", "beat", "migrate", "publish-rules", "seed")
+    for name in (*entry_points, "seed-history", "token"):
         parser = commands.choices[name]
         parser.set_defaults(run=secret_checked(name, parser.get_default("run")))

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, start_http_server
 
+from runtime import clock
+
 log = logging.getLogger(__name__)
 
 TRIAGE_LATENCY = Histogram(
@@ -37,7 +39,7 @@ OUTBOX_RESENT = Counter(
 
 def observe_triaged(received: Iterable[dt.datetime], now: dt.datetime | None = None) -> None:
     """One latency observation per upload whose results were just committed."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     for at in received:
         TRIAGE_LATENCY.observe(max(0.0, (now - at).total_seconds()))
 

@@ -15,6 +15,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from runtime import clock
+
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """Times stored in UTC and read back timezone-aware, on SQLite (which keeps no offset)
@@ -39,6 +41,13 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 
 def utcnow() -> dt.datetime:
+    """The time of a business event: :func:`runtime.clock.now` (the wall clock unless a
+    caller set the time for its context, as the demo history does)."""
+    return clock.now()
+
+
+def wall_clock() -> dt.datetime:
+    """The wall clock, whatever time is set: worker heartbeats."""
     return dt.datetime.now(dt.UTC)
 
 
@@ -345,5 +354,5 @@ class WorkerHeartbeat(SQLModel, table=True):
     ``/ready`` and the metrics read the newest ``seen_at``."""
 
     name: str = Field(primary_key=True)  # celery node name and process id
-    started_at: dt.datetime = _time(nullable=False, default=utcnow)
-    seen_at: dt.datetime = _time(nullable=False, default=utcnow, index=True)
+    started_at: dt.datetime = _time(nullable=False, default=wall_clock)
+    seen_at: dt.datetime = _time(nullable=False, default=wall_clock, index=True)

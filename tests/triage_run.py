@@ -16,13 +16,16 @@ TRIAGE = Path(sys.executable).parent / "triage"
 
 
 class Run:
-    """``triage run --logs FOLDER/log`` with ``env``, started in ``folder``."""
+    """``triage run --logs FOLDER/log`` with ``env``, started in ``folder``; without the
+    twelve months of demo history unless ``history`` (the tests keep their own state, and
+    their speed)."""
 
-    def __init__(self, env: dict[str, str], folder: Path) -> None:
+    def __init__(self, env: dict[str, str], folder: Path, history: bool = False) -> None:
         self.lines: list[str] = []
         self.logs = folder / "log"
+        extra = [] if history else ["--no-history"]
         self.proc = subprocess.Popen(
-            [str(TRIAGE), "run", "--logs", str(self.logs)],
+            [str(TRIAGE), "run", "--logs", str(self.logs), *extra],
             cwd=folder,
             env={**os.environ, **env},
             stdout=subprocess.PIPE,

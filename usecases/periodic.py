@@ -22,7 +22,7 @@ from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from messaging.dispatch import dispatch
-from runtime import metrics
+from runtime import clock, metrics
 from store.db import session_scope
 from store.models import Enrolment, Outbox, Resource, UTCDateTime, WorklistItem
 from store.pathways import compiled, latest_rows
@@ -88,7 +88,7 @@ def resend_outbox(
 
 def mark_overdue(now: dt.datetime | None = None) -> int:
     """Flag enrolled patients whose scheduled response is overdue; return how many items."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     with session_scope() as session:
         pathways = {
             row.pathway_id: p

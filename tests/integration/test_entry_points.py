@@ -25,6 +25,7 @@ COMMANDS = {
     "migrate": ["migrate"],
     "publish-rules": ["publish-rules"],
     "seed": ["seed"],
+    "seed-history": ["seed-history"],
 }
 
 

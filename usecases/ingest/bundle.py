@@ -7,6 +7,7 @@ QuestionnaireResponse or Observation; problems are located as ``Bundle.entry[3].
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from sqlmodel import Session
@@ -34,9 +35,15 @@ class BundleOutcome:
 
 
 def ingest_bundle(
-    raw: dict[str, Any], caller: Caller, request_id: str | None = None
+    raw: dict[str, Any],
+    caller: Caller,
+    request_id: str | None = None,
+    hand_over: Callable[[list[int]], object] | None = None,
 ) -> BundleOutcome:
-    """Store a transaction (all or nothing, one transaction) or batch Bundle."""
+    """Store a transaction (all or nothing, one transaction) or batch Bundle.
+
+    The committed outbox rows go to the broker (the worker judges them), or to
+    ``hand_over`` when given: the demo history judges them at once, in its own process."""
     if raw.get("resourceType") != "Bundle":
         raise Refused.one(Why.INVALID, "invalid", "POST /fhir takes a Bundle", "resourceType")
     kind = raw.get("type")
@@ -62,7 +69,10 @@ def ingest_bundle(
             outbox_ids = _transaction(session, results, request_id)
         else:
             outbox_ids = store_entries(session, _stored(results), request_id)
-    dispatch_after_commit(outbox_ids, request_id)
+    if hand_over is not None:
+        hand_over(outbox_ids)
+    else:
+        dispatch_after_commit(outbox_ids, request_id)
     return BundleOutcome(kind, [_relocated_refusal(r, i) for i, r in enumerate(results)])
 
 

@@ -18,7 +18,6 @@ with the current version and stores nothing (an app sending its correction twice
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +25,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
+from runtime import clock
 from store.db import session_scope
 from store.models import Reading, Resource, ResourceVersion
 from usecases.access import Actor, staff_patient
@@ -186,7 +186,7 @@ def _shown_key(key: str | None) -> str:
 def _new_version(
     session: Session, existing: Resource, entry: Entry, request_id: str | None
 ) -> int | None:
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     session.add(
         ResourceVersion(
             resource_id=existing.id,

@@ -18,7 +18,6 @@ transaction, and hand the outbox to the worker only after it committed.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Mapping
@@ -30,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from messaging.dispatch import dispatch_soon
+from runtime import clock
 from store.db import session_scope
 from store.models import Outbox, Patient, Reading, Resource, ResourceVersion
 from usecases.errors import Refused, Why
@@ -165,7 +165,7 @@ def new_outbox(
             patient_id=patient_id,
             resource_ids=resource_ids,
             request_id=request_id,
-            created=dt.datetime.now(dt.UTC),
+            created=clock.now(),
         )
         .returning(outbox_table.c.id)
     ).scalar_one()
@@ -207,7 +207,7 @@ def _row(entry: Entry, outbox_id: int | None) -> dict[str, Any]:
         "canonical_url": entry.canonical_url,
         "body": entry.body,
         "data_time": entry.data_time,
-        "received_at": dt.datetime.now(dt.UTC),
+        "received_at": clock.now(),
         "outbox_id": outbox_id,
         "withdrawn": entry.withdrawn,
     }

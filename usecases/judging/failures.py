@@ -8,7 +8,7 @@ import logging
 
 from sqlmodel import Session, select
 
-from runtime import metrics
+from runtime import clock, metrics
 from runtime.logs import adopt_request_id
 from store.models import Enrolment, Outbox, Resource
 from store.pathways import pathways_in_force
@@ -58,7 +58,7 @@ def _record_failure(
         return []
     adopt_request_id(outbox.request_id)
     marked[:] = [True]
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     outbox.failed = True
     outbox.last_error = f"{why}: {error} (after {attempts} attempts)"
     outbox.attempts = max(outbox.attempts, attempts)

@@ -28,7 +28,7 @@ from sqlalchemy import update as sa_update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from runtime import metrics
+from runtime import clock, metrics
 from runtime.logs import adopt_request_id
 from store.models import Outbox, Patient, Resource
 from store.pathways import pathways_in_force
@@ -108,7 +108,7 @@ def _triage(session: Session, outbox_id: int, attempt: int, received: list[dt.da
     if outbox.done_at is not None:
         return "already-done"
     _lock_patient(session, outbox.patient_id)
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     if outbox.kind == "rejudge":
         outcome = rejudge(session, outbox, now)
         _finish(session, outbox_id, [outbox], now)
