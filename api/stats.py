@@ -128,7 +128,10 @@ class Stats(BaseModel):
     from_: str = Field(alias="from", description="the first day, Europe/Oslo")
     to: str = Field(description="the last day, included")
     by: Literal["week", "month", "tertial"]
-    at: str = Field(description="when the figures were counted")
+    at: str = Field(
+        description="when the figures were counted: at most STATS_MAX_AGE_SECONDS before the "
+        "call (docs/statistics.md, How fresh the figures are)"
+    )
     pathways: list[PathwayStats]
 
     @classmethod

@@ -11,8 +11,10 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from store.facts import StatRefresh
 from store.models import Enrolment, Outbox, PathwayVersion, WorklistItem, utcnow
 from store.pathways import remember, version_row
 from triage import PathwayError, load_pathway_text, run_pathway_tests
@@ -90,6 +92,9 @@ def publish(session: Session, text: str, by: str, expected_id: str | None = None
     )
     session.add(row)
     session.flush()
+    # The statistics count scheduled forms by the newest version's schedule: the next call
+    # counts the pathway again instead of reading counts made under the old one.
+    session.execute(sa.delete(StatRefresh).where(col(StatRefresh.pathway_id) == pathway.id))
     rejudge = queue_rejudge(session, pathway.id, pathway.version)
     remember(pathway)
     return Published(row, True, rejudge)

@@ -18,12 +18,19 @@ from typing import Any
 
 from celery import shared_task
 
-from messaging.celery_app import MARK_OVERDUE, RESEND_OUTBOX, TRIAGE_OUTBOX, TRIAGE_OUTBOXES
-from runtime import metrics
+from messaging.celery_app import (
+    MARK_OVERDUE,
+    REFRESH_STATISTICS,
+    RESEND_OUTBOX,
+    TRIAGE_OUTBOX,
+    TRIAGE_OUTBOXES,
+)
+from runtime import clock, metrics
 from runtime.logs import current_request_id, request_context
 from runtime.settings import get_settings
 from usecases import periodic
 from usecases.judging import job as jobs
+from usecases.statistics import refresh as statistics_refresh
 from worker.app import sent_request_id
 
 log = logging.getLogger(__name__)
@@ -97,3 +104,11 @@ def resend_outbox() -> int:
 def mark_overdue() -> int:
     """Put enrolled patients whose scheduled response is overdue on the worklist."""
     return periodic.mark_overdue()
+
+
+@shared_task(name=REFRESH_STATISTICS, acks_late=True)
+def refresh_statistics() -> int:
+    """Recount the statistics of every pathway counted more than half an interval ago, so a
+    statistics call finds them fresh (docs/statistics.md, "How fresh the figures are")."""
+    half = dt.timedelta(seconds=get_settings().stats_refresh_seconds / 2)
+    return statistics_refresh.refresh_all(clock.now(), half)

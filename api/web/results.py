@@ -239,6 +239,7 @@ def results_page(request: Request, principal: Clinician) -> HTMLResponse:
     query = {"from": first.isoformat(), "to": last.isoformat(), "by": by}
     chosen = {"pathway": pathway} if pathway else {}
     shown: list[dict[str, Any]] = []
+    counted = ""
     if not problems:
         try:
             found = stats.statistics(principal, pathway, first, last, by)  # type: ignore[arg-type]
@@ -246,6 +247,7 @@ def results_page(request: Request, principal: Clinician) -> HTMLResponse:
             problems = list(exc.problems or [exc.text])
         else:
             shown = [_pathway(p, by, words, query) for p in found.pathways]
+            counted = found.at.astimezone(OSLO).strftime("%Y-%m-%d %H:%M")
     return render(
         request,
         "results.html",
@@ -260,6 +262,7 @@ def results_page(request: Request, principal: Clinician) -> HTMLResponse:
         contacts=CONTACTS,
         problems=problems,
         results=shown,
+        counted=counted,
         charts=[chart for p in shown for chart in p["charts"]],
         csv=CSV + "?" + urlencode({**chosen, **query}),
         keep=urlencode({**chosen, **query}),  # the language link keeps the choice
