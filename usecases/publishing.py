@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from store.facts import StatRefresh
 from store.models import Enrolment, Outbox, PathwayVersion, WorklistItem, utcnow
 from store.pathways import remember, version_row
-from triage import PathwayError, load_pathway_text, run_pathway_tests
+from triage import Pathway, PathwayError, load_pathway_text, run_pathway_tests
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +43,11 @@ class Published:
     rejudge: list[int] = field(default_factory=list)
 
 
-def publish(session: Session, text: str, by: str, expected_id: str | None = None) -> Published:
-    """Check and publish a pathway file. Refuses with line numbers.
-
-    Checked: the file loads (syntax, names, types), its embedded tests pass, its id is the
-    one in the URL, and its version is higher than the one in force (re-publishing the
-    very same file is a no-op). A new version re-judges what is open (API.md): in the same
-    transaction, one ``rejudge`` outbox row per patient enrolled in the pathway or with an
-    open item on it; the caller hands them to the worker after the commit.
-    """
+def check(text: str, expected_id: str | None = None) -> Pathway:
+    """The pathway file compiled, with every check publishing makes before the version
+    check: it loads (syntax, names, types), its id is ``expected_id`` and its embedded tests
+    pass. ``PublishRefused`` with ``FILE:LINE:COL: ...`` problems otherwise (a replay of a
+    draft refuses exactly what a publish would)."""
     name = f"{expected_id or 'pathway'}.yaml"
     try:
         pathway = load_pathway_text(text, name)
@@ -70,6 +66,20 @@ def publish(session: Session, text: str, by: str, expected_id: str | None = None
                 for o in failed
             ],
         )
+    return pathway
+
+
+def publish(session: Session, text: str, by: str, expected_id: str | None = None) -> Published:
+    """Check and publish a pathway file. Refuses with line numbers.
+
+    Checked: the file loads (syntax, names, types), its embedded tests pass, its id is the
+    one in the URL, and its version is higher than the one in force (re-publishing the
+    very same file is a no-op). A new version re-judges what is open (API.md): in the same
+    transaction, one ``rejudge`` outbox row per patient enrolled in the pathway or with an
+    open item on it; the caller hands them to the worker after the commit.
+    """
+    pathway = check(text, expected_id)
+    name = f"{expected_id or 'pathway'}.yaml"
     current = version_row(session, pathway.id)
     if current is not None:
         if current.sha256 == pathway.sha256:
