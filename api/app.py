@@ -19,6 +19,7 @@ from api import (
     ops,
     pathways,
     patients,
+    replay,
     reports,
     security,
     stats,
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
-    for module in (ops, metrics, fhir, worklist, patients, pathways, stats, reports):
+    for module in (ops, metrics, fhir, worklist, patients, pathways, replay, stats, reports):
         app.include_router(module.router)
     web.install(app)  # the clinicians' pages under /app
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

@@ -3,6 +3,8 @@
 triage rules check FILE...                    every problem, as FILE:LINE:COL: message
 triage rules test FILE...                     the embedded tests, as a table
 triage rules explain FILE --answers JSON      how one case is triaged, rule by rule
+triage rules replay FILE [--since P90D | --from DATE --to DATE] [--json]
+                                              the draft judged on the stored uploads
 """
 
 from __future__ import annotations
@@ -156,6 +158,43 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress_bar(done: int, total: int) -> None:
+    share = done / total if total else 1.0
+    bar = "#" * int(30 * share)
+    print(f"\rreplay [{bar:<30}] {done}/{total} uploads", end="", file=sys.stderr, flush=True)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Judge the stored uploads of the period with the draft (docs/replay.md)."""
+    from usecases.publishing import PublishRefused, check
+    from usecases.replay import PeriodError, parse_period, replay
+    from usecases.replay.text import render
+
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except OSError as exc:
+        print(f"{args.file}: {exc.strerror}", file=sys.stderr)
+        return 1
+    try:
+        draft = check(text, name=args.file)
+        period = parse_period(args.since, args.start, args.end, dt.datetime.now(dt.UTC))
+    except PublishRefused as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return 1
+    except PeriodError as exc:
+        print(f"period: {exc}", file=sys.stderr)
+        return 2
+    progress = _progress_bar if sys.stderr.isatty() else None
+    report = replay(draft, period, progress=progress).to_dict()
+    if progress is not None:
+        print(file=sys.stderr)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(render(report))
+    return 0
+
+
 def register(commands: Any, lang: argparse.ArgumentParser) -> None:
     """Add ``triage rules check|test|explain`` to the ``triage`` command's sub-parsers."""
     rules = commands.add_parser("rules", help="check, test and explain pathway files")
@@ -176,3 +215,14 @@ def register(commands: Any, lang: argparse.ArgumentParser) -> None:
     exp.add_argument("--now", help="the time to evaluate at (ISO 8601; default: now)")
     exp.add_argument("--json", action="store_true", help="print the result as JSON")
     exp.set_defaults(run=cmd_explain)
+    rep = sub.add_parser(
+        "replay",
+        help="judge the uploads stored in a period with a draft file (DATABASE_URL)",
+        parents=[lang],
+    )
+    rep.add_argument("file", metavar="FILE")
+    rep.add_argument("--since", help="an ISO 8601 duration back from now (default P90D)")
+    rep.add_argument("--from", dest="start", metavar="DATE", help="first day (YYYY-MM-DD)")
+    rep.add_argument("--to", dest="end", metavar="DATE", help="last day, included")
+    rep.add_argument("--json", action="store_true", help="print the report as JSON")
+    rep.set_defaults(run=cmd_replay)

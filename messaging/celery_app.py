@@ -31,6 +31,7 @@ TRIAGE_OUTBOXES = "worker.tasks.triage_outboxes"
 RESEND_OUTBOX = "worker.tasks.resend_outbox"
 MARK_OVERDUE = "worker.tasks.mark_overdue"
 REFRESH_STATISTICS = "worker.tasks.refresh_statistics"
+REPLAY_PATHWAY = "worker.tasks.replay_pathway"
 
 
 def broker_transport(settings: Settings) -> str | None:

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import update
 
-from messaging.celery_app import TRIAGE_OUTBOX, TRIAGE_OUTBOXES, client
+from messaging.celery_app import REPLAY_PATHWAY, TRIAGE_OUTBOX, TRIAGE_OUTBOXES, client
 from runtime.logs import request_context
 from store.db import session_scope
 from store.models import Outbox
@@ -26,7 +26,7 @@ from store.models import Outbox
 log = logging.getLogger(__name__)
 BATCH = 200  # outbox rows in one message at most
 
-__all__ = ["dispatch", "dispatch_soon"]
+__all__ = ["dispatch", "dispatch_soon", "send_replay"]
 
 
 def _publish(outbox_ids: Iterable[int], request_id: str | None) -> list[int]:
@@ -42,6 +42,18 @@ def _publish(outbox_ids: Iterable[int], request_id: str | None) -> list[int]:
             break
         sent.append(outbox_id)
     return sent
+
+
+def send_replay(job_id: str, request_id: str | None) -> bool:
+    """Hand a replay job to the worker; False when the broker is unreachable."""
+    try:
+        client().send_task(
+            REPLAY_PATHWAY, args=[job_id], headers={"request_id": request_id}, retry=False
+        )
+    except Exception:  # the job row stays queued; sending it again runs it
+        log.warning("broker unavailable; replay job %s not sent", job_id)
+        return False
+    return True
 
 
 def _publish_batch(outbox_ids: list[int]) -> list[int]:

@@ -356,3 +356,28 @@ class WorkerHeartbeat(SQLModel, table=True):
     name: str = Field(primary_key=True)  # celery node name and process id
     started_at: dt.datetime = _time(nullable=False, default=wall_clock)
     seen_at: dt.datetime = _time(nullable=False, default=wall_clock, index=True)
+
+
+class ReplayJob(SQLModel, table=True):
+    """A draft pathway replayed on the stored uploads of a period (docs/replay.md): asked
+    for through the API, run by the worker. ``status`` is queued, running, done or failed;
+    the report is stored when done. A job run again recomputes from scratch."""
+
+    id: str = Field(primary_key=True)
+    pathway_id: str = Field(index=True)
+    version: int
+    sha256: str
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    period_start: dt.datetime = _time(nullable=False)
+    period_end: dt.datetime = _time(nullable=False)
+    period_text: str
+    status: str = "queued"
+    requested_by: str
+    created: dt.datetime = _time(nullable=False, default=utcnow)
+    started_at: dt.datetime | None = _time(nullable=True)
+    finished_at: dt.datetime | None = _time(nullable=True)
+    attempts: int = 0
+    done_uploads: int = 0
+    total_uploads: int = 0
+    report: dict[str, Any] | None = _json(nullable=True)
+    error: str | None = Field(default=None, sa_column=Column(Text))

@@ -43,12 +43,12 @@ class Published:
     rejudge: list[int] = field(default_factory=list)
 
 
-def check(text: str, expected_id: str | None = None) -> Pathway:
+def check(text: str, expected_id: str | None = None, name: str | None = None) -> Pathway:
     """The pathway file compiled, with every check publishing makes before the version
     check: it loads (syntax, names, types), its id is ``expected_id`` and its embedded tests
     pass. ``PublishRefused`` with ``FILE:LINE:COL: ...`` problems otherwise (a replay of a
-    draft refuses exactly what a publish would)."""
-    name = f"{expected_id or 'pathway'}.yaml"
+    draft refuses exactly what a publish would). ``name``: the file's name in problems."""
+    name = name or f"{expected_id or 'pathway'}.yaml"
     try:
         pathway = load_pathway_text(text, name)
     except PathwayError as exc:

@@ -21,6 +21,7 @@ from celery import shared_task
 from messaging.celery_app import (
     MARK_OVERDUE,
     REFRESH_STATISTICS,
+    REPLAY_PATHWAY,
     RESEND_OUTBOX,
     TRIAGE_OUTBOX,
     TRIAGE_OUTBOXES,
@@ -30,6 +31,7 @@ from runtime.logs import current_request_id, request_context
 from runtime.settings import get_settings
 from usecases import periodic
 from usecases.judging import job as jobs
+from usecases.replay import jobs as replay_jobs
 from usecases.statistics import refresh as statistics_refresh
 from worker.app import sent_request_id
 
@@ -112,3 +114,15 @@ def refresh_statistics() -> int:
     statistics call finds them fresh (docs/statistics.md, "How fresh the figures are")."""
     half = dt.timedelta(seconds=get_settings().stats_refresh_seconds / 2)
     return statistics_refresh.refresh_all(clock.now(), half)
+
+
+@shared_task(bind=True, name=REPLAY_PATHWAY, acks_late=True)
+def replay_pathway(self: Any, job_id: str) -> str:
+    """Replay a draft pathway on the stored uploads of a period (docs/replay.md). Late
+    acknowledgement: a worker killed halfway leaves the task to be run again, from scratch."""
+    with request_context(sent_request_id(self.request)):
+        try:
+            return replay_jobs.run(job_id)
+        except Exception as exc:
+            log.error("replay job %s failed (%s)", job_id, type(exc).__name__)
+            return "failed"

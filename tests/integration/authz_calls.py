@@ -40,20 +40,23 @@ UNSCOPED_CALLS: list[tuple[str, str, Any]] = [
     ("GET", "/api/pathways", None),
 ]
 PUBLISH = ("PUT", "/api/pathways/{pathway}", None)
+REPLAY = ("POST", "/api/pathways/{pathway}/replay?since=P30D", None)
+REPLAY_READ = ("GET", "/api/pathways/{pathway}/replay/rj-none", None)
+AUTHOR_CALLS = [PUBLISH, REPLAY, REPLAY_READ]
 RESULT = ("GET", "/api/submissions/QuestionnaireResponse/{submission}/result", None)
 PATIENT_PATHS = [
     "/api/patients/{id}",
     "/api/patients/{id}/triage",
     "/api/patients/{id}/enrolments",
 ]
-ALL_CALLS = [*STAFF_CALLS, *UNSCOPED_CALLS, PUBLISH, RESULT]
+ALL_CALLS = [*STAFF_CALLS, *UNSCOPED_CALLS, *AUTHOR_CALLS, RESULT]
 
 
 def call(client: TestClient, world: World, spec: tuple[str, str, Any], auth: dict[str, str]) -> Any:
     method, path, body = spec
     values = {k: getattr(world, k) for k in ("patient", "item", "pathway", "submission")}
     url = path.format(**values)
-    if spec is PUBLISH:
+    if spec is PUBLISH or spec is REPLAY:
         text = pathway_text(world.pathway, version=1)
         return client.request(
             method, url, content=text, headers={**auth, "Content-Type": "text/yaml"}

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from tests.integration.api_rows import headers, unique
 from tests.integration.authz_calls import (
+    AUTHOR_CALLS,
     PATIENT_PATHS,
-    PUBLISH,
     RESULT,
     STAFF_CALLS,
     UNSCOPED_CALLS,
@@ -22,7 +22,7 @@ from tests.integration.authz_calls import (
 
 
 @pytest.mark.parametrize(
-    "spec", [*STAFF_CALLS, *UNSCOPED_CALLS, PUBLISH], ids=lambda s: f"{s[0]} {s[1]}"
+    "spec", [*STAFF_CALLS, *UNSCOPED_CALLS, *AUTHOR_CALLS], ids=lambda s: f"{s[0]} {s[1]}"
 )
 def test_a_patient_token_may_not_use_staff_calls_even_for_itself(
     client: TestClient, world: World, spec: tuple[str, str, Any]
@@ -32,16 +32,21 @@ def test_a_patient_token_may_not_use_staff_calls_even_for_itself(
     assert item_untouched(world)
 
 
-def test_a_clinician_may_not_publish(client: TestClient, world: World) -> None:
-    response = call(client, world, PUBLISH, headers("clinician"))
+@pytest.mark.parametrize("spec", AUTHOR_CALLS, ids=lambda s: f"{s[0]} {s[1]}")
+def test_a_clinician_may_not_publish_or_replay(
+    client: TestClient, world: World, spec: tuple[str, str, Any]
+) -> None:
+    response = call(client, world, spec, headers("clinician"))
     assert response.status_code == 403
 
 
-@pytest.mark.parametrize("spec", [*STAFF_CALLS, PUBLISH, RESULT], ids=lambda s: f"{s[0]} {s[1]}")
+@pytest.mark.parametrize(
+    "spec", [*STAFF_CALLS, *AUTHOR_CALLS, RESULT], ids=lambda s: f"{s[0]} {s[1]}"
+)
 def test_a_pathway_not_granted_is_403(
     client: TestClient, world: World, spec: tuple[str, str, Any]
 ) -> None:
-    role = "author" if spec is PUBLISH else "clinician"
+    role = "author" if spec in AUTHOR_CALLS else "clinician"
     response = call(client, world, spec, headers(role, pathways=[unique("elsewhere")]))
     assert response.status_code == 403, response.text
     assert item_untouched(world)
