@@ -227,7 +227,17 @@ class EnrolmentPeriod(SQLModel, table=True):
 class PathwayVersion(SQLModel, table=True):
     """Every published version of every pathway file, exactly as published."""
 
-    __table_args__ = (UniqueConstraint("pathway_id", "version"),)
+    __table_args__ = (
+        UniqueConstraint("pathway_id", "version"),
+        # At most one shadow version per pathway, even when two authors publish at once.
+        Index(
+            "ux_pathwayversion_shadow",
+            "pathway_id",
+            unique=True,
+            postgresql_where=sa.text("mode = 'shadow'"),
+            sqlite_where=sa.text("mode = 'shadow'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     pathway_id: str = Field(index=True)
@@ -237,6 +247,10 @@ class PathwayVersion(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     published_at: dt.datetime = _time(nullable=False, default=utcnow)
     published_by: str | None = None
+    # ``active``: published in force (the newest active one is in force); ``shadow``: judges
+    # beside it, never for a worklist (at most one per pathway); ``retired``: a shadow
+    # version replaced, or ended by an active publish, and never promoted.
+    mode: str = Field(default="active", sa_column_kwargs={"server_default": "active"})
 
 
 class TriageResult(SQLModel, table=True):
@@ -264,6 +278,29 @@ class TriageResult(SQLModel, table=True):
     resource_id: str | None = Field(default=None, index=True)
     resource_version: int | None = None
     kind: str = Field(default="upload", sa_column_kwargs={"server_default": "upload"})
+
+
+class ShadowResult(SQLModel, table=True):
+    """One upload judged with a pathway's shadow version, beside its active result. A table
+    of its own, so no reader of triage results (worklist, patient, statistics) can meet one.
+    ``task_key`` (``shadow:outbox:resource:version:pathway``) is UNIQUE."""
+
+    __table_args__ = (Index("ix_shadowresult_pathway_version", "pathway_id", "version"),)
+
+    id: str = Field(primary_key=True)
+    task_key: str = Field(unique=True)
+    outbox_id: int | None = None
+    patient_id: str = Field(foreign_key="patient.id", index=True)
+    pathway_id: str
+    version: int
+    sha256: str
+    level: str
+    result: dict[str, Any] = _json(nullable=False)
+    sources: list[dict[str, str]] = _json(nullable=False)
+    data_time: dt.datetime | None = _time(nullable=True)
+    created: dt.datetime = _time(nullable=False, default=utcnow)
+    resource_id: str | None = Field(default=None, index=True)
+    resource_version: int | None = None
 
 
 class WorklistItem(SQLModel, table=True):
