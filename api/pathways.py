@@ -1,5 +1,6 @@
-"""Pathway files over HTTP: list, read (with history), and publish a new version (authors),
-and the JSON they answer with. The work is done by :mod:`usecases.pathways`."""
+"""Pathway files over HTTP: list, read (with history), publish a new version, active or
+shadow, promote the shadow version and read how it compares (authors), and the JSON they
+answer with. The work is done by :mod:`usecases.pathways` and :mod:`usecases.shadow`."""
 
 from __future__ import annotations
 

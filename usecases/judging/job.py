@@ -14,7 +14,9 @@ when in none, all of them do (with the defaults, noted in the result): nothing a
 vanishes, and a blood pressure of a patient followed for hypertension does not also land
 on the heart-failure list. A response no pathway reads puts an enrolled patient on their
 pathways' lists as yellow. A ``rejudge`` row judges a patient's newest data with a newly
-published pathway version. Logs carry ids only, never patient data.
+published pathway version. A pathway with a shadow version has the same uploads judged
+with it after the commit, in a transaction of its own (usecases/judging/shadow.py). Logs
+carry ids only, never patient data.
 """
 
 from __future__ import annotations
