@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from store.db import session_scope
 from store.models import AuditEvent
 from tests.documented import assert_documented
+from tests.integration.web_helpers import signed_in
 from tests.integration.api_rows import headers, unique
 from tests.integration.shadow_helpers import (
     answer,
@@ -71,7 +72,7 @@ def test_promotion_puts_the_shadow_in_force_and_rejudges_open_items(client: Test
 
 
 def test_a_second_shadow_replaces_the_first_and_an_active_publish_ends_it(
-    client: TestClient,
+    client: TestClient, anonymous: TestClient
 ) -> None:
     pathway = unique("replace")
     assert put(client, pathway, 1, red=7).status_code == 201
@@ -97,12 +98,13 @@ def test_a_second_shadow_replaces_the_first_and_an_active_publish_ends_it(
         (2, "retired"),
         (1, "active"),
     ]
-    assert (
-        client.get(f"/api/pathways/{pathway}", params={"version": 2}, headers=headers()).json()[
-            "in_force"
-        ]
-        is False
-    )
+    retired = client.get(f"/api/pathways/{pathway}", params={"version": 2}, headers=headers())
+    assert (retired.json()["version"], retired.json()["in_force"]) == (2, False)
+    signed_in(anonymous, pathways=[pathway])
+    page = anonymous.get("/app/pathways").text
+    assert "v3 (skyggeversjon, ikke i bruk)" in page
+    assert "v2 (skyggeversjon, trukket tilbake)" in page
+    assert f"({pathway}, v1," in page  # the heading names the version in force
 
     below = put(client, pathway, 3, red=7)
     assert below.status_code == 409
