@@ -12,7 +12,6 @@ from sqlmodel import col, select
 from store.db import session_scope
 from store.models import AuditEvent
 from tests.documented import assert_documented
-from tests.integration.web_helpers import signed_in
 from tests.integration.api_rows import headers, unique
 from tests.integration.shadow_helpers import (
     answer,
@@ -25,6 +24,7 @@ from tests.integration.shadow_helpers import (
     triage_history,
     worklist,
 )
+from tests.integration.web_helpers import signed_in
 
 
 def promote(client: TestClient, pathway: str) -> Any:
