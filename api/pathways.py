@@ -1,22 +1,24 @@
-"""Pathway files over HTTP: list, read (with history), and publish a new version (authors),
-and the JSON they answer with. The work is done by :mod:`usecases.pathways`."""
+"""Pathway files over HTTP: list, read (with history), publish a new version, active or
+shadow, promote the shadow version and read how it compares (authors), and the JSON they
+answer with. The work is done by :mod:`usecases.pathways` and :mod:`usecases.shadow`."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from api.auth import Author, Staff
 from api.schemas import LevelName
 from api.shapes import iso
 from store.models import PathwayVersion
-from usecases import pathways
+from usecases import pathways, shadow
 from usecases.enrolments import number
 
 router = APIRouter(tags=["pathways"])
 
+Mode = Literal["active", "shadow", "retired"]
 YAML_MEDIA_TYPES = frozenset({"text/yaml", "application/yaml", "application/x-yaml", "text/x-yaml"})
 
 
@@ -46,6 +48,14 @@ class Pathways(BaseModel):
 
 class Published(PathwaySummary):
     rejudging: int = Field(description="patients to be judged again with this version")
+    mode: Literal["active", "shadow"]
+
+    @classmethod
+    def of(cls, published: pathways.Published) -> Published:
+        fields = PathwaySummary.fields_of(published.row)
+        return cls.model_validate(
+            {**fields, "rejudging": len(published.rejudge), "mode": published.row.mode}
+        )
 
 
 class Schedule(BaseModel):
@@ -71,6 +81,7 @@ class PublishedVersion(BaseModel):
     sha256: str
     published_at: str | None
     published_by: str | None
+    mode: Mode = Field(description="retired: a shadow version replaced, never promoted")
 
 
 class PathwayDetails(PathwaySummary):
@@ -81,7 +92,7 @@ class PathwayDetails(PathwaySummary):
     schedule: Schedule | None
     thresholds: dict[str, Threshold]
     rules: list[RuleLevel]
-    in_force: bool = Field(description="this version is the newest")
+    in_force: bool = Field(description="this version is the newest active one")
     text: str = Field(description="the pathway file (YAML)")
     versions: list[PublishedVersion] = Field(description="every version, newest first")
 
@@ -111,6 +122,7 @@ class PathwayDetails(PathwaySummary):
                 "sha256": v.sha256,
                 "published_at": iso(v.published_at),
                 "published_by": v.published_by,
+                "mode": v.mode,
             }
             for v in found.history
         ]
@@ -168,10 +180,82 @@ def put_pathway(
     response: Response,
     principal: Author,
     text: Annotated[str, Depends(yaml_text)],
+    mode: Annotated[
+        Literal["active", "shadow"],
+        Query(description="shadow: judge live data beside the version in force, not for it"),
+    ] = "active",
 ) -> Published:
-    """Check and publish a pathway file as its new version (authors of granted pathways)."""
+    """Check and publish a pathway file as its new version (authors of granted pathways).
+
+    ``?mode=shadow`` publishes it as the pathway's shadow version instead: it judges each
+    upload beside the version in force, its results reach no worklist, patient or
+    statistic, and it replaces the shadow version before it (docs/judging.md)."""
     request_id = getattr(request.state, "request_id", None)
-    published = pathways.publish_pathway(principal, pathway_id, text, request_id)
+    published = pathways.publish_pathway(principal, pathway_id, text, request_id, mode)
     response.status_code = 201 if published.created else 200
-    fields = PathwaySummary.fields_of(published.row)
-    return Published.model_validate({**fields, "rejudging": len(published.rejudge)})
+    return Published.of(published)
+
+
+@router.post(
+    "/api/pathways/{pathway_id}/promote",
+    response_model=Published,
+    responses={409: {"description": "the pathway has no shadow version"}},
+)
+def promote_pathway(pathway_id: str, request: Request, principal: Author) -> Published:
+    """Make the shadow version the one in force; what is open is re-judged with it, as
+    after an active publish (authors of granted pathways; audited)."""
+    request_id = getattr(request.state, "request_id", None)
+    return Published.of(pathways.promote_pathway(principal, pathway_id, request_id))
+
+
+class ShadowVersion(BaseModel):
+    version: int
+    sha256: str
+    since: str | None = Field(description="when it was published as shadow")
+    published_by: str | None
+
+
+class ShadowReport(BaseModel):
+    pathway: str
+    shadow: ShadowVersion
+    active_version: int | None
+    results: int = Field(description="uploads judged by the shadow version so far")
+    levels: dict[LevelName, int] = Field(description="the shadow results by level")
+    matrix: dict[LevelName, dict[LevelName, int]] = Field(
+        description="uploads by the active result's level, then the shadow result's level"
+    )
+    compared: int = Field(description="shadow results beside an active result of the upload")
+    agreeing: int = Field(description="of those, how many have the same level")
+    unpaired: int = Field(description="shadow results with no active result to compare")
+    report: dict[str, Any] = Field(
+        description="the replay report over the live period since the shadow version was "
+        "published, made from its stored results (docs/replay.md)"
+    )
+
+
+@router.get(
+    "/api/pathways/{pathway_id}/shadow",
+    response_model=ShadowReport,
+    responses={404: {"description": "no such pathway, or it has no shadow version"}},
+)
+def read_shadow(pathway_id: str, principal: Author) -> ShadowReport:
+    """The shadow version and how its results compare with the active ones so far
+    (authors of granted pathways)."""
+    found = shadow.shadow_report(principal, pathway_id)
+    return ShadowReport(
+        pathway=pathway_id,
+        shadow=ShadowVersion(
+            version=found.shadow.version,
+            sha256=found.shadow.sha256,
+            since=iso(found.since),
+            published_by=found.shadow.published_by,
+        ),
+        active_version=found.active.version if found.active is not None else None,
+        results=found.results,
+        levels=found.levels,  # type: ignore[arg-type]
+        matrix=found.matrix,  # type: ignore[arg-type]
+        compared=found.compared,
+        agreeing=found.agreeing,
+        unpaired=found.unpaired,
+        report=found.report.to_dict(),
+    )

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from api.auth import Author
 from api.pathways import yaml_text
 from api.shapes import iso
-from store.models import ReplayJob
+from store.trials import ReplayJob
 from usecases.replay import jobs
 
 router = APIRouter(tags=["pathways"])

@@ -32,6 +32,13 @@ TASKS_FAILED = Counter(
     "Uploads shown on the worklist as could not be triaged, by reason",
     ["reason"],
 )
+SHADOW_JUDGED = Counter(
+    "triage_shadow_judged", "Uploads judged with a pathway's shadow version (results stored)"
+)
+SHADOW_FAILED = Counter(
+    "triage_shadow_failed",
+    "Shadow judgings that failed (the active judging is unaffected; no shadow result)",
+)
 OUTBOX_RESENT = Counter(
     "triage_outbox_resent", "Outbox rows handed to the broker again by the periodic re-send"
 )

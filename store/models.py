@@ -227,7 +227,17 @@ class EnrolmentPeriod(SQLModel, table=True):
 class PathwayVersion(SQLModel, table=True):
     """Every published version of every pathway file, exactly as published."""
 
-    __table_args__ = (UniqueConstraint("pathway_id", "version"),)
+    __table_args__ = (
+        UniqueConstraint("pathway_id", "version"),
+        # At most one shadow version per pathway, even when two authors publish at once.
+        Index(
+            "ux_pathwayversion_shadow",
+            "pathway_id",
+            unique=True,
+            postgresql_where=sa.text("mode = 'shadow'"),
+            sqlite_where=sa.text("mode = 'shadow'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     pathway_id: str = Field(index=True)
@@ -237,6 +247,10 @@ class PathwayVersion(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     published_at: dt.datetime = _time(nullable=False, default=utcnow)
     published_by: str | None = None
+    # ``active``: published in force (the newest active one is in force); ``shadow``: judges
+    # beside it, never for a worklist (at most one per pathway); ``retired``: a shadow
+    # version replaced, or ended by an active publish, and never promoted.
+    mode: str = Field(default="active", sa_column_kwargs={"server_default": "active"})
 
 
 class TriageResult(SQLModel, table=True):
@@ -356,28 +370,3 @@ class WorkerHeartbeat(SQLModel, table=True):
     name: str = Field(primary_key=True)  # celery node name and process id
     started_at: dt.datetime = _time(nullable=False, default=wall_clock)
     seen_at: dt.datetime = _time(nullable=False, default=wall_clock, index=True)
-
-
-class ReplayJob(SQLModel, table=True):
-    """A draft pathway replayed on the stored uploads of a period (docs/replay.md): asked
-    for through the API, run by the worker. ``status`` is queued, running, done or failed;
-    the report is stored when done. A job run again recomputes from scratch."""
-
-    id: str = Field(primary_key=True)
-    pathway_id: str = Field(index=True)
-    version: int
-    sha256: str
-    text: str = Field(sa_column=Column(Text, nullable=False))
-    period_start: dt.datetime = _time(nullable=False)
-    period_end: dt.datetime = _time(nullable=False)
-    period_text: str
-    status: str = "queued"
-    requested_by: str
-    created: dt.datetime = _time(nullable=False, default=utcnow)
-    started_at: dt.datetime | None = _time(nullable=True)
-    finished_at: dt.datetime | None = _time(nullable=True)
-    attempts: int = 0
-    done_uploads: int = 0
-    total_uploads: int = 0
-    report: dict[str, Any] | None = _json(nullable=True)
-    error: str | None = Field(default=None, sa_column=Column(Text))

@@ -1,6 +1,8 @@
 """Pathway versions in the database, and the compiled pathways every process shares.
 
-Queries only; publishing a version is a use case (:mod:`usecases.publishing`). A compiled
+Queries only; publishing a version is a use case (:mod:`usecases.publishing`). Only
+``active`` versions are ever "in force"; a ``shadow`` version (judging beside the active one)
+is found by :func:`shadow_row` and :func:`shadows_in_force` alone. A compiled
 :class:`triage.Pathway` is cached by SHA-256, so a version is compiled once per process
 and a task holds one version from start to end.
 """
@@ -37,12 +39,19 @@ def remember(pathway: Pathway) -> None:
     with _lock:
         _compiled[pathway.sha256] = pathway
         _in_force.clear()
+        _shadows.clear()
+
+
+ACTIVE = "active"
+SHADOW = "shadow"
+RETIRED = "retired"
 
 
 def latest_rows(session: Session) -> list[PathwayVersion]:
-    """The newest version of every pathway."""
+    """The newest active version of every pathway (the ones in force)."""
     newest = (
         select(PathwayVersion.pathway_id, func.max(PathwayVersion.version).label("v"))
+        .where(col(PathwayVersion.mode) == ACTIVE)
         .group_by(PathwayVersion.pathway_id)
         .subquery()
     )
@@ -86,7 +95,41 @@ def pathways_in_force(session: Session) -> dict[str, Pathway]:
 def version_row(
     session: Session, pathway_id: str, version: int | None = None
 ) -> PathwayVersion | None:
+    """The version in force (the newest active one), or version ``version`` in any mode."""
     query = select(PathwayVersion).where(PathwayVersion.pathway_id == pathway_id)
     if version is not None:
         query = query.where(PathwayVersion.version == version)
+    else:
+        query = query.where(col(PathwayVersion.mode) == ACTIVE)
     return session.exec(query.order_by(col(PathwayVersion.version).desc())).first()
+
+
+def newest_row(session: Session, pathway_id: str) -> PathwayVersion | None:
+    """The highest version number published for a pathway, whatever its mode."""
+    query = select(PathwayVersion).where(PathwayVersion.pathway_id == pathway_id)
+    return session.exec(query.order_by(col(PathwayVersion.version).desc())).first()
+
+
+def shadow_row(session: Session, pathway_id: str) -> PathwayVersion | None:
+    """The pathway's shadow version, if it has one."""
+    query = select(PathwayVersion).where(
+        PathwayVersion.pathway_id == pathway_id, col(PathwayVersion.mode) == SHADOW
+    )
+    return session.exec(query).first()
+
+
+_shadows = caches.ttl("pathways.shadows", maxsize=1, seconds=IN_FORCE_SECONDS)
+
+
+def shadows_in_force(session: Session) -> dict[str, Pathway]:
+    """Every shadow version, by pathway id, asked of the database at most every
+    :data:`IN_FORCE_SECONDS` (as :func:`pathways_in_force`)."""
+    with _lock:
+        cached: dict[str, Pathway] | None = _shadows.get("all")
+    if cached is not None:
+        return cached
+    rows = session.exec(select(PathwayVersion).where(col(PathwayVersion.mode) == SHADOW))
+    fresh = {row.pathway_id: compiled(row) for row in rows}
+    with _lock:
+        _shadows["all"] = fresh
+    return fresh

@@ -11,19 +11,21 @@ from sqlmodel import Session, col, select
 
 from store.db import session_scope
 from store.models import PathwayVersion
-from store.pathways import compiled, latest_rows, version_row
+from store.pathways import ACTIVE, compiled, latest_rows, version_row
 from triage import Pathway
-from usecases.access import Actor, require_pathway
+from usecases.access import Actor, audit, require_pathway
 from usecases.errors import Conflict, NotFound, Unprocessable
 from usecases.ingest.upload import dispatch_after_commit
-from usecases.publishing import Published, PublishRefused, publish
+from usecases.publishing import Published, PublishRefused, promote, publish
 
 __all__ = [
     "Details",
+    "Published",
     "Version",
     "granted_ids",
     "in_detail",
     "list_pathways",
+    "promote_pathway",
     "publish_pathway",
     "read_pathway",
 ]
@@ -39,6 +41,7 @@ class Version:
     sha256: str
     published_at: dt.datetime | None
     published_by: str | None
+    mode: str = ACTIVE  # active, shadow, or retired (a shadow version never promoted)
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,8 @@ class Details:
 
     @property
     def in_force(self) -> bool:
-        return self.history[0].version == self.row.version
+        active = [v.version for v in self.history if v.mode == ACTIVE]
+        return bool(active) and active[0] == self.row.version
 
 
 def list_pathways(actor: Actor) -> list[PathwayVersion]:
@@ -87,29 +91,34 @@ def _details(session: Session, pathway_id: str, version: int | None) -> Details:
     if row is None:
         raise NotFound("no such pathway or version")
     history = session.exec(
-        select(
-            PathwayVersion.version,
-            PathwayVersion.sha256,
-            PathwayVersion.published_at,
-            PathwayVersion.published_by,
-        )
+        select(PathwayVersion)
         .where(col(PathwayVersion.pathway_id) == pathway_id)
         .order_by(col(PathwayVersion.version).desc())
     ).all()
-    return Details(row, compiled(row), [Version(*line) for line in history])
+    versions = [
+        Version(v.version, v.sha256, v.published_at, v.published_by, v.mode) for v in history
+    ]
+    return Details(row, compiled(row), versions)
 
 
 def publish_pathway(
-    actor: Actor, pathway_id: str, text: str, request_id: str | None = None
+    actor: Actor,
+    pathway_id: str,
+    text: str,
+    request_id: str | None = None,
+    mode: str = ACTIVE,
 ) -> Published:
-    """Check and publish a pathway file as its new version (authors of granted pathways).
+    """Check and publish a pathway file as its new version (authors of granted pathways);
+    audited. ``mode="shadow"``: beside the version in force (usecases/publishing.py).
 
-    Once committed, the patients on the pathway are judged again with it, within a minute
-    (what is not handed over now, the periodic re-send hands over)."""
+    Once committed, the patients on the pathway are judged again with an active version,
+    within a minute (what is not handed over now, the periodic re-send hands over)."""
     require_pathway(actor, pathway_id)
     try:
         with session_scope() as session:
-            published = publish(session, text, by=actor.subject, expected_id=pathway_id)
+            published = publish(session, text, actor.subject, pathway_id, mode)
+            if published.created:
+                _audit_version(session, actor, "pathway.publish", published)
     except PublishRefused as exc:
         refusal = Conflict if exc.stale else Unprocessable
         raise refusal(NOT_PUBLISHED, exc.problems) from None
@@ -119,3 +128,22 @@ def publish_pathway(
         raise Conflict(NOT_PUBLISHED, [problem]) from None
     dispatch_after_commit(published.rejudge, request_id)
     return published
+
+
+def promote_pathway(actor: Actor, pathway_id: str, request_id: str | None = None) -> Published:
+    """Make the shadow version the one in force, re-judging what is open (authors of the
+    pathway); audited. 409 when the pathway has no shadow version."""
+    require_pathway(actor, pathway_id)
+    with session_scope() as session:
+        promoted = promote(session, pathway_id)
+        if promoted is None:
+            raise Conflict("the pathway has no shadow version to promote")
+        _audit_version(session, actor, "pathway.promote", promoted)
+    dispatch_after_commit(promoted.rejudge, request_id)
+    return promoted
+
+
+def _audit_version(session: Session, actor: Actor, action: str, published: Published) -> None:
+    row = published.row
+    target = f"pathway/{row.pathway_id}"
+    audit(session, actor, action, None, target, version=row.version, mode=row.mode)

@@ -16,7 +16,16 @@ from sqlmodel import Session, col, select
 
 from store.facts import StatRefresh
 from store.models import Enrolment, Outbox, PathwayVersion, WorklistItem, utcnow
-from store.pathways import remember, version_row
+from store.pathways import (
+    ACTIVE,
+    RETIRED,
+    SHADOW,
+    compiled,
+    newest_row,
+    remember,
+    shadow_row,
+    version_row,
+)
 from triage import Pathway, PathwayError, load_pathway_text, run_pathway_tests
 
 log = logging.getLogger(__name__)
@@ -41,6 +50,87 @@ class Published:
     row: PathwayVersion
     created: bool
     rejudge: list[int] = field(default_factory=list)
+
+
+def publish(
+    session: Session, text: str, by: str, expected_id: str | None = None, mode: str = ACTIVE
+) -> Published:
+    """Check and publish a pathway file. Refuses with line numbers.
+
+    Checked: the file loads (syntax, names, types), its embedded tests pass, its id is the
+    one in the URL, and its version is higher than every version of the pathway published
+    before, shadow ones included (re-publishing the very same file is a no-op). A new
+    active version re-judges what is open (API.md): in the same transaction, one
+    ``rejudge`` outbox row per patient enrolled in the pathway or with an open item on it;
+    the caller hands them to the worker after the commit. It also retires the pathway's
+    shadow version, whose number is now below the one in force.
+
+    ``mode="shadow"`` stores the version beside the one in force, which stays in force
+    and re-judges nothing; it retires the shadow version before it (docs/judging.md).
+    """
+    name = f"{expected_id or 'pathway'}.yaml"
+    pathway = check(text, expected_id, name)
+    current = version_row(session, pathway.id)
+    shadow = shadow_row(session, pathway.id)
+    same = current if mode == ACTIVE else shadow
+    if same is not None and same.sha256 == pathway.sha256:
+        return Published(same, False)
+    if mode == SHADOW and current is None:
+        problem = f"{name}:1:1: no version is in force to judge beside; publish it first"
+        raise PublishRefused([problem], stale=True)
+    newest = newest_row(session, pathway.id)
+    if newest is not None and pathway.version <= newest.version:
+        raise PublishRefused([_not_higher(name, pathway.version, newest)], stale=True)
+    if shadow is not None:
+        shadow.mode = RETIRED
+        session.add(shadow)
+        session.flush()  # before the new shadow row: one shadow per pathway (UNIQUE)
+    row = PathwayVersion(
+        pathway_id=pathway.id,
+        version=pathway.version,
+        sha256=pathway.sha256,
+        title=pathway.title,
+        text=text,
+        published_by=by,
+        mode=mode,
+    )
+    session.add(row)
+    session.flush()
+    rejudge = []
+    if mode == ACTIVE:
+        rejudge = now_in_force(session, pathway.id, pathway.version)
+    remember(pathway)
+    return Published(row, True, rejudge)
+
+
+def promote(session: Session, pathway_id: str) -> Published | None:
+    """Make the pathway's shadow version the one in force (``None``: it has none).
+
+    What follows is what follows an active publish of that version: the statistics count
+    the pathway again and what is open is re-judged with it. The shadow results stay,
+    under their version number. Afterwards the pathway has no shadow version."""
+    shadow = session.exec(
+        select(PathwayVersion)
+        .where(PathwayVersion.pathway_id == pathway_id, col(PathwayVersion.mode) == SHADOW)
+        .with_for_update()
+    ).first()
+    if shadow is None:
+        return None
+    shadow.mode = ACTIVE
+    session.add(shadow)
+    session.flush()
+    rejudge = now_in_force(session, pathway_id, shadow.version)
+    remember(compiled(shadow))
+    return Published(shadow, True, rejudge)
+
+
+def now_in_force(session: Session, pathway_id: str, version: int) -> list[int]:
+    """What follows when ``version`` comes into force: the statistics count the pathway
+    again, and what is open is re-judged (the outbox rows written, not yet committed)."""
+    # The statistics count scheduled forms by the newest version's schedule: the next call
+    # counts the pathway again instead of reading counts made under the old one.
+    session.execute(sa.delete(StatRefresh).where(col(StatRefresh.pathway_id) == pathway_id))
+    return queue_rejudge(session, pathway_id, version)
 
 
 def check(text: str, expected_id: str | None = None, name: str | None = None) -> Pathway:
@@ -69,45 +159,12 @@ def check(text: str, expected_id: str | None = None, name: str | None = None) ->
     return pathway
 
 
-def publish(session: Session, text: str, by: str, expected_id: str | None = None) -> Published:
-    """Check and publish a pathway file. Refuses with line numbers.
-
-    Checked: the file loads (syntax, names, types), its embedded tests pass, its id is the
-    one in the URL, and its version is higher than the one in force (re-publishing the
-    very same file is a no-op). A new version re-judges what is open (API.md): in the same
-    transaction, one ``rejudge`` outbox row per patient enrolled in the pathway or with an
-    open item on it; the caller hands them to the worker after the commit.
-    """
-    pathway = check(text, expected_id)
-    name = f"{expected_id or 'pathway'}.yaml"
-    current = version_row(session, pathway.id)
-    if current is not None:
-        if current.sha256 == pathway.sha256:
-            return Published(current, False)
-        if pathway.version <= current.version:
-            raise PublishRefused(
-                [
-                    f"{name}:1:1: version {pathway.version} is not higher than version "
-                    f"{current.version} in force; raise 'version' to {current.version + 1}"
-                ],
-                stale=True,
-            )
-    row = PathwayVersion(
-        pathway_id=pathway.id,
-        version=pathway.version,
-        sha256=pathway.sha256,
-        title=pathway.title,
-        text=text,
-        published_by=by,
+def _not_higher(name: str, version: int, newest: PathwayVersion) -> str:
+    what = {ACTIVE: "in force", SHADOW: "(the shadow version)"}.get(newest.mode, "(retired)")
+    return (
+        f"{name}:1:1: version {version} is not higher than version {newest.version} {what}; "
+        f"raise 'version' to {newest.version + 1}"
     )
-    session.add(row)
-    session.flush()
-    # The statistics count scheduled forms by the newest version's schedule: the next call
-    # counts the pathway again instead of reading counts made under the old one.
-    session.execute(sa.delete(StatRefresh).where(col(StatRefresh.pathway_id) == pathway.id))
-    rejudge = queue_rejudge(session, pathway.id, pathway.version)
-    remember(pathway)
-    return Published(row, True, rejudge)
 
 
 def queue_rejudge(session: Session, pathway_id: str, version: int) -> list[int]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import store.facts  # (registers the tables on SQLModel.metadata)
-import store.models  # noqa: F401
 from store.db import make_engine
 
 config = context.config

@@ -183,6 +183,10 @@ POLICY: dict[str, Call] = {
         f"/api/reports/tertial?year=2026&tertial=3&pathway={PATHWAY}", GRANTED
     ),
     "GET /api/pathways/{pathway_id}": Call(f"/api/pathways/{PATHWAY}", GRANTED),
+    # The pathway has no shadow version: the author is let through to a 404.
+    "GET /api/pathways/{pathway_id}/shadow": Call(
+        f"/api/pathways/{PATHWAY}/shadow", frozenset({"author"})
+    ),
     # The clinicians' pages
     "GET /app": Call(f"/app?pathway={PATHWAY}", GRANTED, audited=True),
     "GET /app/worklist.json": Call(f"/app/worklist.json?pathway={PATHWAY}", GRANTED, audited=True),
@@ -213,6 +217,10 @@ POLICY: dict[str, Call] = {
     ),
     "PUT /api/pathways/{pathway_id}": Call(
         "/api/pathways/{new_pathway}", frozenset({"author"}), yaml=True
+    ),
+    # No shadow version to promote: the author is let through to a 409.
+    "POST /api/pathways/{pathway_id}/promote": Call(
+        f"/api/pathways/{PATHWAY}/promote", frozenset({"author"})
     ),
     "POST /api/worklist/{item_id}/override": Call(
         "/api/worklist/{item}/override",

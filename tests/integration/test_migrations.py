@@ -9,7 +9,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
 import store.facts
-import store.models  # noqa: F401
+import store.models
+import store.trials  # noqa: F401
 from store.db import get_engine
 from tests.conftest import Service
 

@@ -14,7 +14,9 @@ when in none, all of them do (with the defaults, noted in the result): nothing a
 vanishes, and a blood pressure of a patient followed for hypertension does not also land
 on the heart-failure list. A response no pathway reads puts an enrolled patient on their
 pathways' lists as yellow. A ``rejudge`` row judges a patient's newest data with a newly
-published pathway version. Logs carry ids only, never patient data.
+published pathway version. A pathway with a shadow version has the same uploads judged
+with it after the commit, in a transaction of its own (usecases/judging/shadow.py). Logs
+carry ids only, never patient data.
 """
 
 from __future__ import annotations
@@ -31,12 +33,13 @@ from sqlmodel import Session, col, select
 from runtime import clock, metrics
 from runtime.logs import adopt_request_id
 from store.models import Outbox, Patient, Resource
-from store.pathways import pathways_in_force
+from store.pathways import pathways_in_force, shadows_in_force
 from usecases.judging.enrolments import active_enrolments
 from usecases.judging.failures import MissingData, describe_error, record_failure
 from usecases.judging.rejudge import rejudge
 from usecases.judging.retry import with_conflict_retry
 from usecases.judging.routing import Routing, routes_of
+from usecases.judging.shadow import ShadowWork, judge_shadows
 from usecases.judging.uploads import judge_uploads, unread_forms
 
 __all__ = ["describe_error", "record_failure", "triage_outbox", "with_conflict_retry"]
@@ -48,8 +51,12 @@ CLAIM_LIMIT = 200  # uploads of one patient triaged together at most
 def triage_outbox(outbox_id: int, attempt: int = 0) -> str:
     """Triage one outbox row; return ``done``, or ``already-done`` for a row done before."""
     received: list[dt.datetime] = []
-    outcome = with_conflict_retry(lambda session: _triage(session, outbox_id, attempt, received))
+    shadows: list[ShadowWork] = []
+    outcome = with_conflict_retry(
+        lambda session: _triage(session, outbox_id, attempt, received, shadows)
+    )
     metrics.observe_triaged(received)  # committed: each upload's wait ends now
+    judge_shadows(shadows)  # after the commit, in its own transactions; never raises
     return outcome
 
 
@@ -103,7 +110,14 @@ def _claim_pending(session: Session, outbox: Outbox) -> tuple[list[Outbox], list
     return complete, [r for r in found if r.id in keep]
 
 
-def _triage(session: Session, outbox_id: int, attempt: int, received: list[dt.datetime]) -> str:
+def _triage(
+    session: Session,
+    outbox_id: int,
+    attempt: int,
+    received: list[dt.datetime],
+    shadows: list[ShadowWork],
+) -> str:
+    shadows.clear()  # a transaction run again starts afresh
     outbox, resources = _load(session, outbox_id)
     if outbox.done_at is not None:
         return "already-done"
@@ -117,7 +131,7 @@ def _triage(session: Session, outbox_id: int, attempt: int, received: list[dt.da
     others, more = _claim_pending(session, outbox)
     have = {r.id for r in resources}
     resources = resources + [r for r in more if r.id not in have]
-    _judge_patient(session, outbox, others, resources, now)
+    _judge_patient(session, outbox, others, resources, now, shadows)
     _finish(session, outbox_id, [outbox, *others], now)
     received[:] = [row.created for row in (outbox, *others)]
     log.info("outbox %s triaged with %d waiting (attempt %d)", outbox_id, len(others), attempt + 1)
@@ -140,21 +154,36 @@ def _judge_patient(
     others: list[Outbox],
     resources: list[Resource],
     now: dt.datetime,
+    shadows: list[ShadowWork],
 ) -> None:
-    """Route the uploads, then judge them on each pathway that reads them."""
+    """Route the uploads, then judge them on each pathway that reads them; what a pathway
+    with a shadow version judged is noted in ``shadows`` for after the commit."""
     owner = {rid: int(row.id or 0) for row in (outbox, *others) for rid in row.resource_ids}
     pathways = pathways_in_force(session)
+    in_shadow = shadows_in_force(session)
     enrolments = active_enrolments(session, outbox.patient_id)
     routing = routes_of(session, resources, pathways)
     _mark_routed(session, resources, routing)
     unread_forms(session, outbox.patient_id, resources, routing, pathways, enrolments, now)
     for pathway_id, work in sorted(routing.per_pathway(set(enrolments)).items()):
         enrolment = enrolments.get(pathway_id)
+        thresholds = enrolment.thresholds if enrolment is not None else None
+        if pathway_id in in_shadow:
+            shadows.append(
+                ShadowWork(
+                    in_shadow[pathway_id],
+                    outbox.patient_id,
+                    thresholds,
+                    [r.id for r in work.resources],
+                    {r.id: owner[r.id] for r in work.resources},
+                    dict(work.extra_reasons),
+                )
+            )
         judge_uploads(
             session,
             pathways[pathway_id],
             outbox.patient_id,
-            enrolment.thresholds if enrolment is not None else None,
+            thresholds,
             work,
             owner,
             now,

@@ -18,8 +18,9 @@ from sqlmodel import col
 
 from messaging.dispatch import send_replay
 from store.db import session_scope
-from store.models import ReplayJob, new_id, utcnow
+from store.models import new_id, utcnow
 from store.pathways import version_row
+from store.trials import ReplayJob
 from triage import load_pathway_text
 from usecases.access import Actor, audit, require_pathway
 from usecases.errors import NotFound, Unprocessable

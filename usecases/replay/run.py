@@ -138,18 +138,29 @@ def _patient(
                 stored_fired=row.fired,
                 draft_fired=tuple(judged.record.get("fired") or ()),
                 inputs=judged.record.get("inputs") or {},
-                override=_override(batch.overrides.get(patient_id, []), row.created),
+                override=override_on(batch.overrides.get(patient_id, []), row.created),
                 same_version=row.sha256 == draft.sha256,
             )
             tally.add(outcome)
             outcomes.append(outcome)
             if outcome.same_version and not outcome.reproduced:
                 tally.not_reproduced.append(_mismatch(session, row, outcome, judged.record))
-    resolved = batch.resolved.get(patient_id, [])
-    _opened(
-        [o.stored for o in outcomes], [o.as_of for o in outcomes], resolved, tally.opened_before
-    )
-    _opened([o.draft for o in outcomes], [o.as_of for o in outcomes], resolved, tally.opened_after)
+    settle(patient_id, national_id, outcomes, batch.resolved.get(patient_id, []), tally)
+
+
+def settle(
+    patient_id: str,
+    national_id: str | None,
+    outcomes: list[Outcome],
+    resolved: list[dt.datetime],
+    tally: Tally,
+) -> None:
+    """A patient's outcomes, oldest first, once all are known: the items that would have
+    opened before and after, and the patient listed if the draft gives a red where the
+    stored results had none (a shadow version's report does the same: usecases/shadow.py)."""
+    times = [o.as_of for o in outcomes]
+    _opened([o.stored for o in outcomes], times, resolved, tally.opened_before)
+    _opened([o.draft for o in outcomes], times, resolved, tally.opened_after)
     reds = [o for o in outcomes if o.draft == Level.RED]
     if reds and not any(o.stored == Level.RED for o in outcomes):
         tally.new_red.append(
@@ -203,7 +214,7 @@ def _mismatch(
     }
 
 
-def _override(items: list[source.Overridden], made: dt.datetime) -> Level | None:
+def override_on(items: list[source.Overridden], made: dt.datetime) -> Level | None:
     """The clinician's level on the item the result landed on (open when it was made)."""
     return next((i.level for i in items if i.holds(made)), None)
 
