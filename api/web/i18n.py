@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
+from api.web.replay_words import REPLAY_TEXTS
 from api.web.results_words import RESULTS_TEXTS
 
 LANGUAGES = ("nb", "en")
@@ -298,6 +299,8 @@ TEXTS: dict[str, dict[str, str]] = {
     },
 }
 for _lang, _texts in RESULTS_TEXTS.items():  # the page "Resultater" has its own module
+    TEXTS[_lang].update(_texts)
+for _lang, _texts in REPLAY_TEXTS.items():  # and so has "Prøv endring"
     TEXTS[_lang].update(_texts)
 
 

@@ -83,6 +83,17 @@ def read(actor: Actor, pathway_id: str, job_id: str) -> ReplayJob:
         return job
 
 
+def progress(actor: Actor, pathway_id: str, job_id: str) -> tuple[str, int, int]:
+    """A job's status and how many uploads it has replayed, of how many: not audited, as
+    it names no patient (the page asks every few seconds while the job runs)."""
+    require_pathway(actor, pathway_id)
+    with session_scope() as session:
+        job = session.get(ReplayJob, job_id)
+        if job is None or job.pathway_id != pathway_id:
+            raise NotFound("no such replay job")
+        return job.status, job.done_uploads, job.total_uploads
+
+
 def run(job_id: str, after_page: Callable[[int], None] | None = None) -> str:
     """Replay a job's draft from scratch and store the report; ``done``, or
     ``already-done`` for a job done before."""
