@@ -222,6 +222,33 @@ POLICY: dict[str, Call] = {
     "POST /api/pathways/{pathway_id}/promote": Call(
         f"/api/pathways/{PATHWAY}/promote", frozenset({"author"})
     ),
+    # Replay (docs/replay.md): an unknown job is the author's 404; a draft of another id 422.
+    "POST /api/pathways/{pathway_id}/replay": Call(
+        f"/api/pathways/{PATHWAY}/replay?since=P30D", frozenset({"author"}), yaml=True
+    ),
+    "GET /api/pathways/{pathway_id}/replay/{job_id}": Call(
+        f"/api/pathways/{PATHWAY}/replay/rj-none", frozenset({"author"})
+    ),
+    # The page "Prøv endring": authors only, like the API routes it calls.
+    "GET /app/replay": Call(f"/app/replay?pathway={PATHWAY}", frozenset({"author"})),
+    "POST /app/replay": Call(
+        "/app/replay", frozenset({"author"}), form={"pathway": PATHWAY, "source": "shadow"}
+    ),
+    "GET /app/replay/{pathway_id}/shadow": Call(
+        f"/app/replay/{PATHWAY}/shadow", frozenset({"author"})
+    ),
+    "GET /app/replay/{pathway_id}/{job_id}": Call(
+        f"/app/replay/{PATHWAY}/rj-none", frozenset({"author"})
+    ),
+    "GET /app/replay/{pathway_id}/{job_id}/status.json": Call(
+        f"/app/replay/{PATHWAY}/rj-none/status.json", frozenset({"author"})
+    ),
+    "POST /app/replay/{pathway_id}/{job_id}/publish": Call(
+        f"/app/replay/{PATHWAY}/rj-none/publish", frozenset({"author"}), form={"mode": "shadow"}
+    ),
+    "POST /app/replay/{pathway_id}/promote": Call(
+        f"/app/replay/{PATHWAY}/promote", frozenset({"author"}), form={}
+    ),
     "POST /api/worklist/{item_id}/override": Call(
         "/api/worklist/{item}/override",
         GRANTED,
