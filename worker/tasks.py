@@ -97,8 +97,10 @@ def triage_outboxes(outbox_ids: list[int]) -> int:
 
 @shared_task(name=RESEND_OUTBOX, acks_late=True)
 def resend_outbox() -> int:
-    """Hand over outbox rows that were never sent or were lost on the way."""
+    """Hand over outbox rows, and replay jobs, that were never sent or were lost on the
+    way."""
     stale = dt.timedelta(seconds=get_settings().outbox_stale_seconds)
+    replay_jobs.resend(clock.now(), stale)
     return periodic.resend_outbox(stale_after=stale)
 
 

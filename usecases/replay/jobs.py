@@ -30,6 +30,7 @@ from usecases.replay.run import replay
 
 log = logging.getLogger(__name__)
 NOT_REPLAYED = "the draft was not replayed"
+QUEUED = dt.timedelta(minutes=1)  # a job still queued this long was lost on its way
 
 
 def start(
@@ -138,3 +139,30 @@ def _finish(job_id: str, status: str, **values: object) -> None:
             .where(col(ReplayJob.id) == job_id)
             .values(status=status, finished_at=dt.datetime.now(dt.UTC), **values)
         )
+
+
+SENT_AGAIN_AT_MOST = 3  # a job sent this many times and never finished is shown as failed
+
+
+def resend(now: dt.datetime, stale_after: dt.timedelta) -> int:
+    """Hand over again the jobs a broker or a worker lost: queued for a minute and not
+    started (the broker was down when it was asked for, or lost the message), or running
+    for longer than ``stale_after`` (its worker died and nothing redelivered it). A job
+    sent again too often is shown as failed. How many were sent."""
+    waiting = sa.and_(col(ReplayJob.status) == "queued", col(ReplayJob.created) <= now - QUEUED)
+    stuck = sa.and_(
+        col(ReplayJob.status) == "running", col(ReplayJob.started_at) <= now - stale_after
+    )
+    with session_scope() as session:
+        found = session.execute(
+            sa.select(ReplayJob.id, ReplayJob.attempts).where(sa.or_(waiting, stuck))
+        ).all()
+    sent = 0
+    for job_id, attempts in found:
+        if attempts >= SENT_AGAIN_AT_MOST:
+            _finish(job_id, "failed", error="lost: sent again without an answer")
+        elif send_replay(job_id, None):
+            sent += 1
+    if found:
+        log.info("replay jobs sent again: %d", sent)
+    return sent
