@@ -155,7 +155,7 @@ def resend(now: dt.datetime, stale_after: dt.timedelta) -> int:
     )
     with session_scope() as session:
         found = session.execute(
-            sa.select(ReplayJob.id, ReplayJob.attempts).where(sa.or_(waiting, stuck))
+            sa.select(col(ReplayJob.id), col(ReplayJob.attempts)).where(sa.or_(waiting, stuck))
         ).all()
     sent = 0
     for job_id, attempts in found:
