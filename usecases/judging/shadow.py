@@ -28,6 +28,7 @@ from store.models import Resource, new_id
 from store.trials import ShadowResult
 from triage import Pathway
 from usecases.judging.evaluation import Moment, PathwayData, judge
+from usecases.judging.uploads import result_row
 
 __all__ = ["ShadowWork", "judge_shadows"]
 
@@ -96,23 +97,7 @@ def _judge(session: Session, work: ShadowWork, now: dt.datetime) -> int:
         judgement = judge(data, moment, work.thresholds, now)
         resource = moment.resource
         assert resource is not None
-        rows.append(
-            {
-                "id": new_id("s"),
-                "task_key": key,
-                "outbox_id": work.owner[resource.id],
-                "patient_id": work.patient_id,
-                "pathway_id": pathway.id,
-                "version": pathway.version,
-                "sha256": pathway.sha256,
-                "level": judgement.level.label,
-                "result": judgement.record,
-                "sources": judgement.sources,
-                "data_time": judgement.as_of,
-                "created": now,
-                "resource_id": resource.id,
-                "resource_version": resource.version_id,
-            }
-        )
+        owner = work.owner[resource.id]
+        rows.append(result_row(new_id("s"), key, owner, work.patient_id, pathway, judgement, now))
     session.execute(ShadowResult.__table__.insert(), rows)  # type: ignore[attr-defined]
     return len(rows)

@@ -121,6 +121,35 @@ def _store(
     return store_results(session, pathway, patient_id, judgements, keys, kinds, now, boxes=boxes)
 
 
+def result_row(
+    result_id: str,
+    key: str,
+    box: int | None,
+    patient_id: str,
+    pathway: Pathway,
+    judgement: Judgement,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """The columns of a stored judgement: a triage result's, or a shadow version's."""
+    resource = judgement.resource
+    return {
+        "id": result_id,
+        "task_key": key,
+        "outbox_id": box,
+        "patient_id": patient_id,
+        "pathway_id": pathway.id,
+        "version": pathway.version,
+        "sha256": pathway.sha256,
+        "level": judgement.level.label,
+        "result": judgement.record,
+        "sources": judgement.sources,
+        "data_time": judgement.as_of,
+        "created": now,
+        "resource_id": resource.id if resource is not None else None,
+        "resource_version": resource.version_id if resource is not None else None,
+    }
+
+
 def store_results(
     session: Session,
     pathway: Pathway,
@@ -142,26 +171,8 @@ def store_results(
     outbox_ids: list[int | None] = list(boxes) if boxes is not None else [None] * len(keys)
     for judgement, key, kind, box in zip(judgements, keys, kinds, outbox_ids, strict=True):
         result_id = new_id("r")
-        resource = judgement.resource
-        rows.append(
-            {
-                "id": result_id,
-                "task_key": key,
-                "outbox_id": box,
-                "patient_id": patient_id,
-                "pathway_id": pathway.id,
-                "version": pathway.version,
-                "sha256": pathway.sha256,
-                "level": judgement.level.label,
-                "result": judgement.record,
-                "sources": judgement.sources,
-                "data_time": judgement.as_of,
-                "created": now,
-                "resource_id": resource.id if resource is not None else None,
-                "resource_version": resource.version_id if resource is not None else None,
-                "kind": kind,
-            }
-        )
+        row = result_row(result_id, key, box, patient_id, pathway, judgement, now)
+        rows.append({**row, "kind": kind})
         at = judgement.shown_time.astimezone(dt.UTC).isoformat()
         judged.append(
             items.Judged(
