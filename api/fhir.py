@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from api.auth import Author, CurrentPrincipal, Principal, Staff
 from api.errors import FHIR_JSON, simple_outcome, status_of
 from api.fhir_read import router as read_router
+from api.fhir_tasks import router as task_router
 from fhir_adapters import operation_outcome, parse_json
 from store.models import utcnow
 from usecases.errors import Refused
@@ -203,4 +204,5 @@ def put_by_identifier(
     return _put(request, body, principal, rtype, identifier=identifier)
 
 
+router.include_router(task_router)  # before /{rtype}/{id}, which would refuse Task
 router.include_router(read_router)

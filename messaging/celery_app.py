@@ -30,6 +30,7 @@ TRIAGE_OUTBOX = "worker.tasks.triage_outbox"
 TRIAGE_OUTBOXES = "worker.tasks.triage_outboxes"
 RESEND_OUTBOX = "worker.tasks.resend_outbox"
 MARK_OVERDUE = "worker.tasks.mark_overdue"
+CREATE_FORM_TASKS = "worker.tasks.create_form_tasks"
 REFRESH_STATISTICS = "worker.tasks.refresh_statistics"
 REPLAY_PATHWAY = "worker.tasks.replay_pathway"
 
@@ -110,6 +111,7 @@ def make_celery(settings: Settings, include: Sequence[str] = ()) -> Celery:
             for name, task, seconds in [
                 ("resend-outbox", RESEND_OUTBOX, settings.outbox_resend_seconds),
                 ("overdue-responses", MARK_OVERDUE, settings.overdue_check_seconds),
+                ("form-tasks", CREATE_FORM_TASKS, settings.form_tasks_seconds),
                 ("statistics", REFRESH_STATISTICS, settings.stats_refresh_seconds),
             ]
         },

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     # killed with the task; Redis restarted empty). Longer than a task with its retries.
     outbox_stale_seconds: int = Field(default=600, ge=1)
     overdue_check_seconds: int = Field(default=300, ge=5)
+    # Form tasks (docs/tasks.md): the periodic job that creates the questionnaires due runs
+    # this often; each Task's ``owner`` is the clinic, an Organization of this id and name.
+    form_tasks_seconds: int = Field(default=300, ge=5)
+    clinic_id: str = "poliklinikk"
+    clinic_name: str = "Poliklinikken"
     # Statistics are summed from daily facts (docs/statistics.md, "How fresh"): the
     # scheduler recounts them this often, and a call recounts facts older than the max age.
     stats_refresh_seconds: int = Field(default=300, ge=5)

@@ -19,6 +19,7 @@ from triage import ThresholdError, check_patient_thresholds
 from usecases.access import Actor, audit, granted, require_pathway, staff_patient
 from usecases.errors import Conflict, NotFound, Unprocessable
 from usecases.records import enrolments_of
+from usecases.tasks import cancel_for_enrolment
 
 __all__ = ["end_enrolment", "enrol", "list_enrolments", "number"]
 
@@ -81,6 +82,7 @@ def end_enrolment(actor: Actor, patient_id: str, pathway_id: str) -> Enrolment:
         period = _open_period(session, row, actor)
         period.ended_at, period.ended_by = utcnow(), actor.subject
         session.add_all([row, period])
+        cancel_for_enrolment(session, patient_id, pathway_id)  # its open form tasks
         audit(session, actor, "enrolment.end", patient_id, target=pathway_id)
         return row
 

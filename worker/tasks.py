@@ -19,6 +19,7 @@ from typing import Any
 from celery import shared_task
 
 from messaging.celery_app import (
+    CREATE_FORM_TASKS,
     MARK_OVERDUE,
     REFRESH_STATISTICS,
     REPLAY_PATHWAY,
@@ -33,6 +34,7 @@ from usecases import periodic
 from usecases.judging import job as jobs
 from usecases.replay import jobs as replay_jobs
 from usecases.statistics import refresh as statistics_refresh
+from usecases.tasks import create_due_tasks
 from worker.app import sent_request_id
 
 log = logging.getLogger(__name__)
@@ -108,6 +110,12 @@ def resend_outbox() -> int:
 def mark_overdue() -> int:
     """Put enrolled patients whose scheduled response is overdue on the worklist."""
     return periodic.mark_overdue()
+
+
+@shared_task(name=CREATE_FORM_TASKS, acks_late=True)
+def create_form_tasks() -> int:
+    """Create the patients' form tasks that have fallen due (docs/tasks.md)."""
+    return create_due_tasks()
 
 
 @shared_task(name=REFRESH_STATISTICS, acks_late=True)

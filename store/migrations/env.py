@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
+import store.tasks  # noqa: F401  (its table is in the metadata compared)
 from store.db import make_engine
 
 config = context.config

@@ -18,6 +18,7 @@ def test_every_periodic_task_expires_within_its_own_interval() -> None:
     assert {entry["task"] for entry in schedule.values()} == {
         "worker.tasks.resend_outbox",
         "worker.tasks.mark_overdue",
+        "worker.tasks.create_form_tasks",
         "worker.tasks.refresh_statistics",
     }
     for name, config in schedule.items():

@@ -41,6 +41,7 @@ from usecases.judging.retry import with_conflict_retry
 from usecases.judging.routing import Routing, routes_of
 from usecases.judging.shadow import ShadowWork, judge_shadows
 from usecases.judging.uploads import judge_uploads, unread_forms
+from usecases.tasks import complete_for_response
 
 __all__ = ["describe_error", "record_failure", "triage_outbox", "with_conflict_retry"]
 
@@ -132,6 +133,8 @@ def _triage(
     have = {r.id for r in resources}
     resources = resources + [r for r in more if r.id not in have]
     _judge_patient(session, outbox, others, resources, now, shadows)
+    for resource in resources:  # the form tasks a scheduled response answers (docs/tasks.md)
+        complete_for_response(session, resource)
     _finish(session, outbox_id, [outbox, *others], now)
     received[:] = [row.created for row in (outbox, *others)]
     log.info("outbox %s triaged with %d waiting (attempt %d)", outbox_id, len(others), attempt + 1)
