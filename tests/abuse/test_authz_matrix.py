@@ -105,6 +105,16 @@ POLICY: dict[str, Call] = {
         "/fhir/Patient/{patient}", OWN_OR_STAFF, audited=True, missing="/fhir/Patient/p-none"
     ),
     "GET /fhir/Questionnaire": Call("/fhir/Questionnaire", ANY_TOKEN),
+    # Form tasks (docs/tasks.md): a patient's own; staff granted the patient's pathway.
+    "GET /fhir/Task": Call(
+        "/fhir/Task?patient=Patient/{patient}&status=ready",
+        OWN_OR_GRANTED,
+        audited=True,
+        missing="/fhir/Task?patient=Patient/p-none",
+    ),
+    "GET /fhir/Task/{task_id}": Call(
+        "/fhir/Task/{task}", OWN_OR_GRANTED, audited=True, missing=f"/fhir/Task/{MISSING_ID}"
+    ),
     "GET /fhir/{rtype}/{resource_id}": Call(
         "/fhir/QuestionnaireResponse/{response}",
         OWN_OR_GRANTED,
@@ -308,6 +318,7 @@ def _request(
         "response_identifier": world.response_identifier,
         "observation": world.observation,
         "item": world.item,
+        "task": world.task,
         "new_pathway": unique("matrix"),
     }
     path = (call.missing if missing and call.missing else call.path).format(**values)

@@ -26,8 +26,10 @@ from store.models import (
     WorkerHeartbeat,
     WorklistEvent,
     WorklistItem,
+    new_id,
     utcnow,
 )
+from store.tasks import FormTask
 from tests.integration.api_rows import add_item, add_result, unique
 from tests.integration.fhir_helpers import fnr_patient, new_fnr, sample
 
@@ -52,6 +54,7 @@ TABLES: tuple[type[SQLModel], ...] = (
     WorklistEvent,
     AuditEvent,
     WorkerHeartbeat,
+    FormTask,
 )
 
 
@@ -75,6 +78,7 @@ class World:
     item: str  # the patient's open item in PATHWAY
     other_item: str  # the other patient's open item in OTHER_PATHWAY
     tokens: dict[str, str] = field(repr=False)  # caller name -> token
+    task: str = ""  # the patient's ready form task in PATHWAY
 
     def headers(self, caller: str) -> dict[str, str]:
         return bearer(self.tokens[caller]) if caller in self.tokens else {}
@@ -135,8 +139,23 @@ def seed(client: TestClient) -> World:
         observation=str(reading["id"]),
         item=add_item(patient, PATHWAY, "red"),
         other_item=add_item(other, OTHER_PATHWAY, "yellow"),
+        task=_task(patient),
         tokens=tokens,
     )
+
+
+def _task(patient: str) -> str:
+    """A ready form task of the patient's questionnaire in PATHWAY, due now."""
+    task = FormTask(
+        id=new_id("t"),
+        patient_id=patient,
+        pathway_id=PATHWAY,
+        due=utcnow(),
+        questionnaire_url="http://example.no/fhir/Questionnaire/epilepsy-followup",
+    )
+    with session_scope() as session:
+        session.add(task)
+    return task.id
 
 
 def row_counts() -> dict[str, int]:

@@ -45,7 +45,9 @@ def search_tasks(reader: Actor, patient: str | None, status: str | None) -> list
     with session_scope() as session:
         if reader.is_staff:
             staff_patient(session, reader, patient_id)
-        rows = [t for t in session.exec(query) if reader.may_see_pathway(t.pathway_id)]
+        rows = list(session.exec(query))
+        if reader.is_staff:
+            rows = [t for t in rows if reader.may_see_pathway(t.pathway_id)]
         if reader.is_staff:
             audit(session, reader, "search", patient_id, f"Task?patient={patient_id}")
         return [task_resource(t) for t in rows]
