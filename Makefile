@@ -11,7 +11,7 @@ BROWSER_PKGS := chromium chromium-driver
 
 .DEFAULT_GOAL := help
 .PHONY: help setup assets browser run test test-safety test-faults test-abuse lint typecheck check-rules test-rules bench \
-	bench-ingest bench-burst bench-web bench-soak bench-stats bench-history bench-replay clean
+	bench-ingest bench-burst bench-web bench-soak bench-stats bench-history bench-replay bench-tasks clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -95,6 +95,9 @@ bench-burst: setup ## the worker judging a 288-reading CGM Bundle, each as of it
 
 bench-stats: setup ## statistics of one pathway over 12 months: 1,000,000 results, 200,000 items (PostgreSQL)
 	$(BIN)/python bench/stats.py
+
+bench-tasks: setup ## the day's form tasks for 100,000 enrolled patients (PostgreSQL; target < 30 s)
+	$(BIN)/python bench/tasks.py
 
 bench-replay: setup ## a draft heart-failure file replayed on 100,000 stored uploads, worklist p95 meanwhile (PostgreSQL)
 	$(BIN)/python bench/replay.py

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -61,6 +63,8 @@ def create_due_tasks(now: dt.datetime | None = None) -> int:
         for _ in range(MAX_ROUNDS):
             with session_scope() as session:
                 made = _create(session, pathway, version, now)
+                if made:
+                    _test_pause()
                 answered = ready_with_answers(session, pathway.id)
                 complete_found(session, answered, now)
                 done = {task_id for task_id, _, _ in answered}
@@ -179,3 +183,13 @@ def _tasks(session: Session, ids: list[str]) -> list[FormTask]:
         chunk = ids[start : start + 1000]
         found += session.exec(select(FormTask).where(col(FormTask.id).in_(chunk))).all()
     return found
+
+
+def _test_pause() -> None:
+    """Test-only hook (the fault suite): with ENVIRONMENT=test and
+    FORM_TASKS_TEST_PAUSE_SECONDS set, hold the transaction open after inserting a round
+    of tasks, so a test can kill the job halfway or race another run against it."""
+    seconds = os.environ.get("FORM_TASKS_TEST_PAUSE_SECONDS")
+    if seconds and os.environ.get("ENVIRONMENT") == "test":
+        log.warning("test pause in the form-task job, before committing")
+        time.sleep(float(seconds))
