@@ -6,7 +6,7 @@ clinician may enrol the patient in. Each read is audited, as the API's reads are
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -15,6 +15,7 @@ from fhir_adapters import AnswerText, FhirInputError, answer_texts, parse_resour
 from store.db import session_scope
 from store.models import AuditEvent, Reading, Resource, TriageResult
 from store.pathways import current_pathways
+from store.tasks import FormTask
 from triage import Pathway
 from triage.model import ObservationInput
 from usecases.access import Actor, audit, patient_pathways
@@ -32,6 +33,7 @@ __all__ = [
 
 RESPONSES_SHOWN = 10
 AUDIT_SHOWN = 200
+TASKS_SHOWN = 24  # form tasks on the patient page, the newest due first
 DEFAULT_HORIZON = dt.timedelta(days=28)  # how far back a chart of readings looks at least
 MAX_POINTS = 5000  # the newest readings a chart draws
 
@@ -59,6 +61,7 @@ class Overview:
     audits: list[AuditEvent]
     enrolled: dict[str, Pathway]
     choices: dict[str, Pathway]
+    tasks: list[FormTask] = field(default_factory=list)  # the newest due first
 
 
 def observation_inputs(pathway: Pathway, name: str) -> list[ObservationInput]:
@@ -91,6 +94,12 @@ def patient_overview(actor: Actor, patient_id: str, now: dt.datetime) -> Overvie
         responses = [a.resource.id for a in answered]
         audit(session, actor, "readings.read", patient_id, responses=responses)
         session.flush()
+        tasks = session.exec(
+            select(FormTask)
+            .where(col(FormTask.patient_id) == patient_id)
+            .order_by(col(FormTask.due).desc())
+            .limit(TASKS_SHOWN)
+        ).all()
         audits = session.exec(
             select(AuditEvent)
             .where(col(AuditEvent.patient_id) == patient_id)
@@ -111,6 +120,7 @@ def patient_overview(actor: Actor, patient_id: str, now: dt.datetime) -> Overvie
             if e.pathway_id in in_force
         },
         choices={pid: p for pid, p in sorted(in_force.items()) if pid not in active},
+        tasks=[t for t in tasks if actor.may_see_pathway(t.pathway_id)],
     )
 
 

@@ -17,6 +17,7 @@ from api.schemas import EnrolmentBody
 from api.web.charts import chart_data
 from api.web.i18n import OSLO, Words, parse_time
 from api.web.pages import Clinician, Form, WebRoute, language, render
+from store.tasks import FormTask
 from triage import Pathway
 from usecases import enrolments, overview
 from usecases.enrolments import number
@@ -146,8 +147,24 @@ def patient_page(
         enrolments=_enrolment_forms(seen.enrolled, record["enrolments"]),
         choices=[{"id": pid, "title": p.title} for pid, p in seen.choices.items()],
         audits=seen.audits,
+        tasks=[_task_row(task, now) for task in seen.tasks],
         **extra,
     )
+
+
+def _task_row(task: FormTask, now: dt.datetime) -> dict[str, Any]:
+    """A form task as the page shows it (docs/tasks.md): waiting, overdue (still open after
+    its period), answered or cancelled."""
+    state = {"ready": "task_ready", "completed": "task_answered"}.get(task.status, "task_cancelled")
+    if task.status == "ready" and task.until is not None and task.until <= now:
+        state = "task_overdue"
+    return {
+        "pathway": task.pathway_id,
+        "due": task.due,
+        "answered_at": task.answered_at,
+        "state": state,
+        "reminders_sent": 0,  # issue 14: the notification outbox's reminders fill this in
+    }
 
 
 @router.get("/patients/{patient_id}")
