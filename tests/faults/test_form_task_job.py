@@ -29,14 +29,14 @@ def _job(running: Stack, now: dt.datetime, log: Path, pause: bool) -> subprocess
         f"print('created', create_due_tasks(dt.datetime.fromisoformat('{now.isoformat()}')))"
     )
     extra = {"FORM_TASKS_TEST_PAUSE_SECONDS": "120"} if pause else {}
-    handle = log.open("wb")
-    return subprocess.Popen(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=running._child_env(extra),
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("wb") as handle:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            env=running._child_env(extra),
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def test_the_form_task_job_killed_mid_run_then_run_again_creates_each_task_once(
