@@ -32,6 +32,8 @@ RESEND_OUTBOX = "worker.tasks.resend_outbox"
 MARK_OVERDUE = "worker.tasks.mark_overdue"
 REFRESH_STATISTICS = "worker.tasks.refresh_statistics"
 REPLAY_PATHWAY = "worker.tasks.replay_pathway"
+DELIVER_NOTIFICATIONS = "worker.tasks.deliver_notifications"
+SEND_REMINDERS = "worker.tasks.send_reminders"
 
 
 def broker_transport(settings: Settings) -> str | None:
@@ -111,6 +113,8 @@ def make_celery(settings: Settings, include: Sequence[str] = ()) -> Celery:
                 ("resend-outbox", RESEND_OUTBOX, settings.outbox_resend_seconds),
                 ("overdue-responses", MARK_OVERDUE, settings.overdue_check_seconds),
                 ("statistics", REFRESH_STATISTICS, settings.stats_refresh_seconds),
+                ("notifications", DELIVER_NOTIFICATIONS, settings.notify_deliver_seconds),
+                ("reminders", SEND_REMINDERS, settings.overdue_check_seconds),
             ]
         },
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
+import store.notifications  # noqa: F401  (its table on SQLModel.metadata)
 from store.db import make_engine
 
 config = context.config

@@ -19,6 +19,8 @@ def test_every_periodic_task_expires_within_its_own_interval() -> None:
         "worker.tasks.resend_outbox",
         "worker.tasks.mark_overdue",
         "worker.tasks.refresh_statistics",
+        "worker.tasks.deliver_notifications",
+        "worker.tasks.send_reminders",
     }
     for name, config in schedule.items():
         entry = ScheduleEntry(name=name, app=app, **config)
