@@ -16,6 +16,7 @@ from api import (
     errors,
     fhir,
     metrics,
+    notifications,
     ops,
     pathways,
     patients,
@@ -54,7 +55,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
-    for module in (ops, metrics, fhir, worklist, patients, pathways, replay, stats, reports):
+    for module in (
+        ops,
+        metrics,
+        fhir,
+        worklist,
+        patients,
+        pathways,
+        replay,
+        stats,
+        reports,
+        notifications,
+    ):
         app.include_router(module.router)
     web.install(app)  # the clinicians' pages under /app
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

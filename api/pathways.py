@@ -61,6 +61,9 @@ class Published(PathwaySummary):
 class Schedule(BaseModel):
     every: str = Field(description="ISO 8601 duration from one questionnaire to the next")
     overdue_after: str | None
+    remind_after: list[str] = Field(
+        default_factory=list, description="ISO 8601 durations after the due time: reminders"
+    )
 
 
 class Threshold(BaseModel):
@@ -105,6 +108,7 @@ class PathwayDetails(PathwaySummary):
             schedule = {
                 "every": pathway.schedule.every.text,
                 "overdue_after": overdue.text if overdue is not None else None,
+                "remind_after": [d.text for d in pathway.schedule.remind_after],
             }
         thresholds = {
             name: {

@@ -33,6 +33,8 @@ MARK_OVERDUE = "worker.tasks.mark_overdue"
 CREATE_FORM_TASKS = "worker.tasks.create_form_tasks"
 REFRESH_STATISTICS = "worker.tasks.refresh_statistics"
 REPLAY_PATHWAY = "worker.tasks.replay_pathway"
+DELIVER_NOTIFICATIONS = "worker.tasks.deliver_notifications"
+SEND_REMINDERS = "worker.tasks.send_reminders"
 
 
 def broker_transport(settings: Settings) -> str | None:
@@ -113,6 +115,8 @@ def make_celery(settings: Settings, include: Sequence[str] = ()) -> Celery:
                 ("overdue-responses", MARK_OVERDUE, settings.overdue_check_seconds),
                 ("form-tasks", CREATE_FORM_TASKS, settings.form_tasks_seconds),
                 ("statistics", REFRESH_STATISTICS, settings.stats_refresh_seconds),
+                ("notifications", DELIVER_NOTIFICATIONS, settings.notify_deliver_seconds),
+                ("reminders", SEND_REMINDERS, settings.overdue_check_seconds),
             ]
         },
     )

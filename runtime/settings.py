@@ -69,6 +69,16 @@ class Settings(BaseSettings):
     rate_limit_login_per_minute: int = Field(default=10, ge=0)
     # Comma-separated exact origins allowed by CORS; empty = no CORS headers at all.
     cors_origins: str = ""
+    # Notifications (docs/notifications.md): the webhook each event is POSTed to (none: the
+    # event is logged without patient data, the embedded default), the HMAC secret that signs
+    # the body, how often the worker delivers, the first retry's wait (each next one about
+    # twice as long, at most the max) and how long an event is retried before it is failed.
+    notify_url: str | None = None
+    notify_secret: str = ""
+    notify_deliver_seconds: int = Field(default=15, ge=1)
+    notify_retry_base_seconds: float = Field(default=30.0, gt=0)
+    notify_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    notify_give_up_seconds: int = Field(default=86400, ge=1)
     # Strict-Transport-Security on every response (only behind TLS).
     hsts: bool = False
 

@@ -137,8 +137,13 @@ class Otherwise:
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
+    """When a new response is expected (``every``), when a missing one turns yellow
+    (``overdue_after``), and when the patient is reminded (``remind_after``: ascending
+    durations after the due time, each before ``overdue_after`` when that is set)."""
+
     every: Duration
     overdue_after: Duration | None
+    remind_after: tuple[Duration, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,6 +72,18 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "nb": "'{value}' er ikke en ISO 8601-varighet; skriv f.eks. P14D (14 dager), "
         "PT12H (12 timer) eller P6M (6 måneder)",
     },
+    "remind-not-ascending": {
+        "en": "the reminder {value} does not come after the one before it ({previous}); list "
+        "remind_after in ascending order, each once, e.g. [P3D, P7D]",
+        "nb": "påminnelsen {value} kommer ikke etter den før ({previous}); skriv remind_after "
+        "i stigende rekkefølge, hver bare én gang, f.eks. [P3D, P7D]",
+    },
+    "remind-after-overdue": {
+        "en": "the reminder {value} is not before overdue_after {overdue}: by then the item is "
+        'already yellow "overdue"; make it shorter than {overdue} or remove it',
+        "nb": "påminnelsen {value} kommer ikke før overdue_after {overdue}: da er saken allerede "
+        "gul «forfalt»; gjør den kortere enn {overdue} eller fjern den",
+    },
     "bad-name": {
         "en": "'{name}' cannot be used as a name: use letters, digits and '_', starting with "
         "a letter, for example '{example}'",

@@ -20,17 +20,19 @@ from celery import shared_task
 
 from messaging.celery_app import (
     CREATE_FORM_TASKS,
+    DELIVER_NOTIFICATIONS,
     MARK_OVERDUE,
     REFRESH_STATISTICS,
     REPLAY_PATHWAY,
     RESEND_OUTBOX,
+    SEND_REMINDERS,
     TRIAGE_OUTBOX,
     TRIAGE_OUTBOXES,
 )
 from runtime import clock, metrics
 from runtime.logs import current_request_id, request_context
 from runtime.settings import get_settings
-from usecases import periodic
+from usecases import notifications, periodic
 from usecases.judging import job as jobs
 from usecases.replay import jobs as replay_jobs
 from usecases.statistics import refresh as statistics_refresh
@@ -136,3 +138,16 @@ def replay_pathway(self: Any, job_id: str) -> str:
         except Exception as exc:
             log.error("replay job %s failed (%s)", job_id, type(exc).__name__)
             return "failed"
+
+
+@shared_task(name=DELIVER_NOTIFICATIONS, acks_late=True)
+def deliver_notifications() -> int:
+    """Post the notification events whose time has come; failures wait with backoff in their
+    rows (docs/notifications.md), so a run never retries inside the task."""
+    return notifications.deliver_due(clock.now())
+
+
+@shared_task(name=SEND_REMINDERS, acks_late=True)
+def send_reminders() -> int:
+    """Enqueue the reminders of ready form tasks whose ``remind_after`` has come."""
+    return notifications.send_reminders(clock.now())

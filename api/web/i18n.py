@@ -322,6 +322,12 @@ for _lang, _texts in REPLAY_TEXTS.items():  # and so has "Prøv endring"
     TEXTS[_lang].update(_texts)
 
 
+def add_texts(texts: dict[str, dict[str, str]]) -> None:
+    """Merge a page's own words (kept in its module) into :data:`TEXTS`."""
+    for lang, words in texts.items():
+        TEXTS[lang].update(words)
+
+
 class Words:
     """``t("key", n=2)``: a text in the page's language (the key itself when unknown)."""
 

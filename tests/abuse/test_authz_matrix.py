@@ -170,6 +170,8 @@ POLICY: dict[str, Call] = {
     # The clinicians' API
     "GET /api/worklist": Call(f"/api/worklist?pathway={PATHWAY}", GRANTED, audited=True),
     "GET /api/unrouted": Call("/api/unrouted", STAFF),
+    # Filtered to the caller's pathways (none of the patient's for clinician_elsewhere).
+    "GET /api/notifications": Call("/api/notifications?status=pending", STAFF),
     "GET /api/patients/{patient_id}": Call("/api/patients/{patient}", GRANTED, audited=True),
     "GET /api/patients/{patient_id}/triage": Call(
         "/api/patients/{patient}/triage", GRANTED, audited=True
@@ -201,6 +203,7 @@ POLICY: dict[str, Call] = {
     "GET /app": Call(f"/app?pathway={PATHWAY}", GRANTED, audited=True),
     "GET /app/worklist.json": Call(f"/app/worklist.json?pathway={PATHWAY}", GRANTED, audited=True),
     "GET /app/unrouted": Call("/app/unrouted", STAFF),
+    "GET /app/notifications": Call("/app/notifications?status=failed", STAFF),
     "GET /app/pathways": Call("/app/pathways", STAFF),
     "GET /app/results": Call(
         f"/app/results?pathway={PATHWAY}&from=2026-01-01&to=2026-12-31", GRANTED

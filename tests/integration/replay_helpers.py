@@ -6,6 +6,7 @@ ones. Synthetic data only."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -94,3 +95,12 @@ def override(client: TestClient, pid: str, pathway: str, level: str) -> None:
         headers=headers(),
     )
     assert answer.status_code == 200, answer.text
+
+
+def next_version(text: str, version: int | None = None) -> str:
+    """A pathway file's text as ``version`` (default: the file's own version plus one), so a
+    draft is always above the version in force whatever that file's version is."""
+    found = re.search(r"^version: ([0-9]+)$", text, flags=re.MULTILINE)
+    assert found is not None, "a pathway file has a version line"
+    target = version if version is not None else int(found[1]) + 1
+    return text[: found.start()] + f"version: {target}" + text[found.end() :]

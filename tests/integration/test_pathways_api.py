@@ -43,7 +43,11 @@ def test_one_pathway_shows_thresholds_schedule_text_and_history(client: TestClie
         "doc": "Anfall siden sist som gir rødt",
         "per_patient": True,
     }
-    assert body["schedule"] == {"every": "P6M", "overdue_after": "P14D"}
+    assert body["schedule"] == {
+        "every": "P6M",
+        "overdue_after": "P14D",
+        "remind_after": ["P3D", "P7D"],
+    }
     assert body["text"] == Path(ROOT / "rules" / "epilepsy.yaml").read_text(encoding="utf-8")
     assert [v["version"] for v in body["versions"]] == [body["version"]]
     assert client.get("/api/pathways/nope", headers=headers()).status_code == 404

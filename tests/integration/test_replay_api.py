@@ -34,7 +34,7 @@ def author() -> dict[str, str]:
 def draft(red: int = 2) -> str:
     text = (Path(get_settings().rules_dir) / "epilepsy.yaml").read_text(encoding="utf-8")
     text = text.replace("seizures_red: {value: 3,", f"seizures_red: {{value: {red},")
-    return text.replace("\nversion: 1\n", "\nversion: 2\n")
+    return h.next_version(text)
 
 
 def post(client: TestClient, text: str, query: str = PERIOD) -> Any:

@@ -23,7 +23,7 @@ def draft(tmp_path: Path, red: int) -> str:
     text = (Path(get_settings().rules_dir) / "epilepsy.yaml").read_text(encoding="utf-8")
     text = text.replace("seizures_red: {value: 3,", f"seizures_red: {{value: {red},")
     path = tmp_path / "epilepsy-draft.yaml"
-    path.write_text(text.replace("\nversion: 1\n", "\nversion: 2\n"), encoding="utf-8")
+    path.write_text(h.next_version(text), encoding="utf-8")
     return str(path)
 
 
@@ -53,9 +53,11 @@ def test_a_broken_draft_exits_1_with_its_lines_and_a_bad_period_2(
 ) -> None:
     broken = tmp_path / "broken.yaml"
     text = Path(draft(tmp_path, 2)).read_text(encoding="utf-8")
-    broken.write_text(text.replace("seizures >= seizures_red", "seizures >= nothing"))
+    broken_text = text.replace("seizures >= seizures_red", "seizures >= nothing")
+    broken.write_text(broken_text)
+    line = broken_text[: broken_text.index("seizures >= nothing")].count("\n") + 1
     assert main(["rules", "replay", str(broken), *PERIOD]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"{broken}:") and ":32:23: unknown name 'nothing'" in err, err
+    assert err.startswith(f"{broken}:") and f":{line}:23: unknown name 'nothing'" in err, err
     assert main(["rules", "replay", draft(tmp_path, 2), "--since", "ninety days"]) == 2
     assert "since" in capsys.readouterr().err

@@ -48,7 +48,7 @@ def feb(day: int) -> dt.datetime:
 def draft_text(red: int) -> str:
     text = (Path(get_settings().rules_dir) / "epilepsy.yaml").read_text(encoding="utf-8")
     text = text.replace("seizures_red: {value: 3,", f"seizures_red: {{value: {red},")
-    return text.replace("\nversion: 1\n", "\nversion: 2\n")
+    return h.next_version(text)
 
 
 def test_lowering_seizures_red_to_2_moves_exactly_the_expected_uploads_to_red(

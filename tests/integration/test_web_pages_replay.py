@@ -39,10 +39,10 @@ def sign_in(client: TestClient, role: str = "author") -> None:
     assert answer.status_code == 303, answer.text
 
 
-def epilepsy(red: int = 2, version: int = 2) -> str:
+def epilepsy(red: int = 2, version: int | None = None) -> str:
     text = (Path(get_settings().rules_dir) / "epilepsy.yaml").read_text(encoding="utf-8")
     text = text.replace("seizures_red: {value: 3,", f"seizures_red: {{value: {red},")
-    return text.replace("\nversion: 1\n", f"\nversion: {version}\n")
+    return h.next_version(text, version)
 
 
 def submit(client: TestClient, pathway: str, text: str, **extra: Any) -> Any:

@@ -20,6 +20,8 @@ def test_every_periodic_task_expires_within_its_own_interval() -> None:
         "worker.tasks.mark_overdue",
         "worker.tasks.create_form_tasks",
         "worker.tasks.refresh_statistics",
+        "worker.tasks.deliver_notifications",
+        "worker.tasks.send_reminders",
     }
     for name, config in schedule.items():
         entry = ScheduleEntry(name=name, app=app, **config)

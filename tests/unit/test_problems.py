@@ -56,6 +56,14 @@ PROVOKE: dict[str, tuple[str, str]] = {
     "unknown-level": ("level: red", "level: orange"),
     "unknown-consultation": ("consultation: phone", "consultation: fone"),
     "bad-duration": ("within: P3D", "within: 3D"),
+    "remind-not-ascending": (
+        "thresholds:\n",
+        "schedule: {every: P6M, remind_after: [P7D, P3D]}\nthresholds:\n",
+    ),
+    "remind-after-overdue": (
+        "thresholds:\n",
+        "schedule: {every: P6M, remind_after: [P3D], overdue_after: P2D}\nthresholds:\n",
+    ),
     "bad-name": ("  fixed: 1", "  2fixed: 1"),
     "reserved-name": ("  fixed: 1", "  and: 1"),
     "name-twice": ("  fixed: 1", "  score: 1"),

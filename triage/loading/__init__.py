@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from triage.loading.context import FileContext
-from triage.loading.data import read_applies_to, read_inputs, read_schedule, read_thresholds
+from triage.loading.data import read_applies_to, read_inputs, read_thresholds
 from triage.loading.embedded_tests import raw_test_answers, read_tests
 from triage.loading.logic import (
     answer_types,
@@ -22,6 +22,7 @@ from triage.loading.logic import (
     read_rules,
     thresholds_types,
 )
+from triage.loading.schedule import read_schedule
 from triage.model import Pathway
 from triage.problems import PathwayError, Problem
 from triage.yamlfile import load_yaml, node_pos, value_pos

@@ -14,7 +14,6 @@ from triage.model import (
     Input,
     ObservationInput,
     ObservationRoute,
-    Schedule,
     Threshold,
     WindowForm,
 )
@@ -147,20 +146,6 @@ def _add_route(
     routes.units.setdefault(name, (unit, line))
     if key[0] is not None:
         routes.components.setdefault(code, route)
-
-
-def read_schedule(ctx: FileContext, doc: dict[Any, Any]) -> Schedule | None:
-    if doc.get("schedule") is None:
-        return None
-    node = ctx.mapping(doc["schedule"], "schedule", value_pos(doc, "schedule"))
-    if node is None:
-        return None
-    ctx.keys(node, ("every", "overdue_after"), "schedule")
-    if not ctx.require(node, "every", "schedule", "every: P6M"):
-        return None
-    every = ctx.duration(node, "every")
-    overdue = ctx.duration(node, "overdue_after") if node.get("overdue_after") else None
-    return Schedule(every, overdue) if every else None
 
 
 def read_thresholds(ctx: FileContext, doc: dict[Any, Any]) -> dict[str, Threshold]:

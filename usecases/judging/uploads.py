@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from store.models import Enrolment, Resource, TriageResult, new_id
 from triage import Level, Pathway
 from triage.worklist import due_time, note_text
+from usecases import notifications
 from usecases.ingest.prepare import FUTURE_REFUSED_AFTER
 from usecases.judging import items
 from usecases.judging.evaluation import Judgement, Moment, PathwayData, judge, newest_data_time
@@ -46,6 +47,7 @@ def judge_uploads(
         data = PathwayData(session, pathway, patient_id, moments)
         judgements = [judge(data, moment, thresholds, now) for moment in moments]
     judged = _store(session, pathway, patient_id, judgements, owner, plan.withdrawn, now)
+    _tell_patient(session, pathway, patient_id, judgements, now)
     forms = any(
         r.resource_type == "QuestionnaireResponse" and not r.withdrawn for r in work.resources
     )
@@ -61,6 +63,23 @@ def judge_uploads(
         may_open=uploads > 0,
         kind="triage" if uploads else "withdrawn",
     )
+
+
+def _tell_patient(
+    session: Session,
+    pathway: Pathway,
+    patient_id: str,
+    judgements: list[Judgement],
+    now: dt.datetime,
+) -> None:
+    """A "result ready" event for each upload whose result has a message for the patient,
+    in the transaction that stores the result (docs/notifications.md)."""
+    for judgement in judgements:
+        resource = judgement.resource
+        if resource is not None and judgement.record.get("patient_message"):
+            notifications.result_ready(
+                session, patient_id, pathway.id, resource.id, resource.version_id, now
+            )
 
 
 @dataclass
