@@ -67,7 +67,11 @@ def _form_page(
     token: str, view: FormView, code: int = 200, problem: str | None = None
 ) -> HTMLResponse:
     errors = view.answers.errors
-    error_list = [(i.field_id, f"{i.text}: {errors[i.field_id]}") for i in walk(view.items)]
+    error_list = [
+        (i.field_id, f"{i.text}: {errors[i.field_id]}")
+        for i in walk(view.items)
+        if i.field_id in errors
+    ]
     return _page(
         "skjema.html",
         code,
@@ -75,7 +79,7 @@ def _form_page(
         view=view,
         answers=view.answers,
         errors=errors,
-        error_list=[pair for pair in error_list if pair[0] in errors],
+        error_list=error_list,
         conditions=conditions_for_script(view.items),
         action=f"/skjema/{token}",
         problem=problem,
