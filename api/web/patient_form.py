@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from api.web.pages import Form, templates
+from fhir_adapters import FhirInputError
 from usecases.errors import Refused
 from usecases.patient_form import FormClosed, FormView, open_form, outcome, submit_form
 from usecases.patient_form.items import Item, Option, walk
@@ -103,7 +104,7 @@ def form_submit(token: str, request: Request, fields: Form) -> Response:
         view = submit_form(token, fields, getattr(request.state, "request_id", None))
     except FormClosed as closed:
         return closed_page(closed)
-    except Refused:  # ingest refused the response (a pathway cannot read an answer)
+    except (Refused, FhirInputError):  # ingest refused it (a pathway cannot read an answer)
         view = open_form(token)
         return _form_page(token, view, 422, problem=WORDS["not_received"])
     if view.answers.errors:

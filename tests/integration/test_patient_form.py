@@ -196,3 +196,14 @@ def test_failed_links_are_rate_limited_per_address(
     assert "<form" not in refused.text
     other = make(RATE_LIMIT_LOGIN_PER_MINUTE="3")  # type: ignore[operator]
     assert other.get(link).status_code == 200  # another address is not held back
+
+
+def test_a_form_with_only_optional_items_can_be_sent_empty(
+    client: TestClient, tasks: Tasks
+) -> None:
+    optional = every_type() | {"item": [{"linkId": "note", "text": "Noe mer?", "type": "text"}]}
+    publish(client, optional)
+    task = tasks.add(add_patient(), optional)
+    assert client.post(tasks.link(task), data={}).status_code == 303
+    stored = stored_response(task.task_id)
+    assert stored is not None and "item" not in stored.body

@@ -157,12 +157,15 @@ def _stored_response(session: Session, task_id: str) -> Resource | None:
 def _response(view: FormView) -> dict[str, Any]:
     task = view.task
     canonical = f"{task.questionnaire}|{task.version}" if task.version else task.questionnaire
-    return {
+    response: dict[str, Any] = {
         "resourceType": "QuestionnaireResponse",
         "identifier": {"system": FORM_TASK_SYSTEM, "value": task.task_id},
         "questionnaire": canonical,
         "status": "completed",
         "subject": {"reference": f"Patient/{task.patient_id}"},
         "authored": clock.now().isoformat(),
-        "item": response_items(view.items, view.answers),
     }
+    items = response_items(view.items, view.answers)
+    if items:  # FHIR JSON has no empty arrays: a form sent with nothing answered has none
+        response["item"] = items
+    return response
