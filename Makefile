@@ -11,7 +11,7 @@ BROWSER_PKGS := chromium chromium-driver
 
 .DEFAULT_GOAL := help
 .PHONY: help setup assets browser run test test-safety test-faults test-abuse lint typecheck check-rules test-rules bench \
-	bench-ingest bench-burst bench-web bench-soak bench-stats bench-history bench-replay bench-tasks clean
+	bench-ingest bench-burst bench-web bench-soak bench-stats bench-history bench-replay bench-tasks bench-form clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -104,6 +104,9 @@ bench-replay: setup ## a draft heart-failure file replayed on 100,000 stored upl
 
 bench-history: setup ## the demo history (make run's year of follow-up) written on SQLite and PostgreSQL, timed
 	$(BIN)/python bench/history.py
+
+bench-form: setup ## the patient form's page for a 30-item questionnaire, rendered on the server (target < 200 ms)
+	$(BIN)/python bench/form.py
 
 bench-web: setup assets browser ## the worklist with 500 open items rendered in headless Chromium
 	$(BIN)/python bench/web.py

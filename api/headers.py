@@ -2,7 +2,7 @@
 path alone, for the JSON API, FHIR, the pages under /app and their static files alike.
 
 Every response gets nosniff, a frame and referrer policy and a permissions policy; a CSP
-(the pages' strict one under /app, a deny-all one elsewhere, none on Swagger UI, which
+(the pages' strict one under /app and /skjema, a deny-all one elsewhere, none on Swagger UI, which
 loads its script from a CDN with inline code); ``no-store`` wherever patient data may be;
 HSTS when configured. A header the route set itself is kept.
 """
@@ -15,6 +15,7 @@ WEB_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+WEB_PREFIXES = ("/app", "/skjema/")  # the clinicians' pages, the patients' form
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 HSTS = "max-age=31536000; includeSubDomains"
 COMMON_HEADERS = {
@@ -42,7 +43,7 @@ class Policy:
 
     def headers_for(self, path: str) -> Headers:
         extra: Headers = []
-        if path.startswith("/app"):
+        if path.startswith(WEB_PREFIXES):
             extra.append((b"content-security-policy", WEB_CSP.encode()))
         elif path not in NO_CSP_PATHS:
             extra.append((b"content-security-policy", API_CSP.encode()))

@@ -36,6 +36,7 @@ from api.errors import error_response
 from api.headers import SecurityHeaders
 from api.web.i18n import Words
 from api.web.pages import COOKIE, fragment, language
+from api.web.patient_form import too_many_tries
 from runtime import caches
 from runtime.settings import Settings
 
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LOGIN_PATH = "/app/login"
+FORM_PREFIX = "/skjema/"  # the patients' form: the link's token is the credential
+FORM_FAILURES = frozenset({400, 404, 410})  # an altered, unknown, expired or used link
 KEY_PREFIX = "triage:ratelimit:"
 REDIS_TIMEOUT = 0.5  # seconds for one check (connect included)
 REDIS_PAUSE = 5.0  # after a failure, seconds without asking Redis (accepting every write)
@@ -232,12 +235,15 @@ class RateLimit:
         self.buckets = buckets_for(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(FORM_PREFIX):
+            await self._failures(scope, receive, send, "form:", FORM_FAILURES)
+            return
         if scope["type"] != "http" or scope["method"] not in WRITES:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
         if path == LOGIN_PATH:
-            await self._login(scope, receive, send)
+            await self._failures(scope, receive, send, "login:", frozenset({401, 403}))
             return
         token = _token(scope["headers"], path)
         if token is None:  # no credentials: the app answers 401 (or the sign-in page)
@@ -262,21 +268,24 @@ class RateLimit:
         except RedisUnavailable:
             return 0.0  # fail open (logged once by the store)
 
-    async def _login(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Only failed sign-ins count: many clinicians behind one hospital proxy address
-        sign in every morning, a guesser fails."""
+    async def _failures(
+        self, scope: Scope, receive: Receive, send: Send, prefix: str, failed: frozenset[int]
+    ) -> None:
+        """Only failures count, per client address, at the sign-in rate: many clinicians
+        behind one hospital proxy address sign in every morning, a guesser fails; a patient
+        opens a good form link, a guesser tries altered ones (any method)."""
         if not self.login_rate:
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
-        key = "login:" + (client[0] if client else "unknown")
+        key = prefix + (client[0] if client else "unknown")
         wait = await self._take(key, self.login_rate, 0)
         if wait:
-            await _refuse(scope, receive, send, wait, "too many failed sign-ins from this address")
+            await _refuse(scope, receive, send, wait, "too many failed attempts from this address")
             return
 
         async def counting_send(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] in (401, 403):
+            if message["type"] == "http.response.start" and message["status"] in failed:
                 await self._take(key, self.login_rate, 1)
             await send(message)
 
@@ -311,6 +320,9 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, wait: float, text:
     response: Response
     if scope["path"] == LOGIN_PATH:  # a person in a browser: the sign-in page again
         response = HTMLResponse(_login_page(scope, seconds), 429, headers=headers)
+    elif scope["path"].startswith(FORM_PREFIX):  # a patient in a browser: a plain page
+        response = too_many_tries(seconds)
+        response.headers.update(headers)
     else:
         response = error_response(scope["path"], 429, text, headers=headers)
     await response(scope, receive, send)

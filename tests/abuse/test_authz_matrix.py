@@ -52,6 +52,14 @@ PUBLIC = {
     "POST /app/logout",
     "MOUNT /app/static",
 }
+# Public, guarded by the signed link in the path (usecases/patient_form/link.py): no bearer
+# token or cookie opens them, a bad link is 404/410 for everyone.
+LINK_GUARDED = {
+    "GET /skjema/{token}",
+    "POST /skjema/{token}",
+    "GET /skjema/{token}/takk",
+    "GET /skjema/{token}/status",
+}
 
 CALLERS = ("none", "patient", "other_patient", "clinician", "clinician_elsewhere", "author")
 EVERYONE = frozenset(CALLERS)
@@ -303,9 +311,10 @@ def _routes(routes: list[BaseRoute]) -> Iterator[str]:
 def test_every_route_has_a_declared_policy() -> None:
     app: FastAPI = create_app()
     routes = set(_routes(app.routes))
-    undeclared = sorted(routes - set(POLICY) - PUBLIC)
+    undeclared = sorted(routes - set(POLICY) - PUBLIC - LINK_GUARDED)
     assert not undeclared, f"routes without a declared policy in {__name__}: {undeclared}"
-    stale = sorted((set(POLICY) | PUBLIC) - routes - {"GET /metrics"})  # /metrics: optional
+    declared = set(POLICY) | PUBLIC | LINK_GUARDED
+    stale = sorted(declared - routes - {"GET /metrics"})  # /metrics: optional
     assert not stale, f"policies for routes that no longer exist: {stale}"
 
 
@@ -388,3 +397,17 @@ def test_the_declared_policy_holds(
 def test_public_pages_need_no_token(client: TestClient, route: str) -> None:
     response = client.get(route.split(" ", 1)[1])
     assert response.status_code not in (401, 403), response.text[:300]
+
+
+@pytest.mark.parametrize("route", sorted(LINK_GUARDED))
+def test_link_guarded_routes_take_no_token_but_the_link(
+    client: TestClient, world: World, route: str
+) -> None:
+    method, path = route.split(" ", 1)
+    for caller in CALLERS:  # an API token or the sign-in cookie opens no form
+        token = world.tokens.get(caller, "")
+        headers = {"Authorization": f"Bearer {token}", "Cookie": f"{COOKIE}={token}"}
+        response = client.request(
+            method, path.replace("{token}", token or "x" * 40), headers=headers
+        )
+        assert response.status_code == 404, (caller, response.text[:200])

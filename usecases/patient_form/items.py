@@ -1,0 +1,233 @@
+"""A stored Questionnaire as the form shows it: items with a field id, their kind, options,
+ranges and ``enableWhen``; and which items are enabled by a set of answers.
+
+Kinds shown: integer, decimal, boolean, choice and open-choice (``answerOption``: coding,
+string or integer), string, text, date, group and display. Other kinds are shown as text
+that takes no answer. ``enableWhen`` takes the operators exists, =, !=, >, <, >=, <= with
+``enableBehavior`` all (the default) or any; an item whose condition refers to an item that
+is itself disabled counts that item as unanswered, as FHIR says.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+ANSWERABLE = frozenset(
+    {"integer", "decimal", "boolean", "choice", "open-choice", "string", "text", "date"}
+)
+MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
+MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
+OPERATORS = frozenset({"exists", "=", "!=", ">", "<", ">=", "<="})
+_OP_WORDS = {
+    "=": "er",
+    "!=": "ikke er",
+    ">": "er over",
+    "<": "er under",
+    ">=": "er minst",
+    "<=": "er høyst",
+}
+
+Answer = int | decimal.Decimal | bool | str | dt.date | dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Option:
+    value: dict[str, Any]  # the answerOption's value[x] as FHIR writes it: {"valueCoding": ..}
+    display: str
+
+
+@dataclass(frozen=True)
+class Condition:
+    question: str
+    operator: str
+    answer: Any  # the typed value the condition compares with (a coding as a dict)
+    answer_text: str
+
+
+@dataclass
+class Item:
+    link_id: str
+    kind: str
+    text: str
+    field_id: str
+    required: bool = False
+    options: list[Option] = field(default_factory=list)
+    minimum: decimal.Decimal | None = None
+    maximum: decimal.Decimal | None = None
+    conditions: list[Condition] = field(default_factory=list)
+    behavior: str = "all"
+    children: list[Item] = field(default_factory=list)
+    condition_text: str = ""
+
+    @property
+    def answerable(self) -> bool:
+        return self.kind in ANSWERABLE
+
+
+def parse_items(questionnaire: Mapping[str, Any]) -> list[Item]:
+    """The Questionnaire's items, in order, nested like it."""
+    texts: dict[str, str] = {}
+    counter = iter(range(1, 1_000_000))
+    items = [_item(raw, counter, texts) for raw in questionnaire.get("item") or []]
+    for item in walk(items):
+        item.condition_text = _describe(item, texts)
+    return items
+
+
+def walk(items: list[Item]) -> Iterator[Item]:
+    for item in items:
+        yield item
+        yield from walk(item.children)
+
+
+def _item(raw: Mapping[str, Any], counter: Iterator[int], texts: dict[str, str]) -> Item:
+    link_id = str(raw.get("linkId") or "")
+    text = str(raw.get("text") or raw.get("prefix") or link_id)
+    texts[link_id] = text
+    item = Item(
+        link_id=link_id,
+        kind=str(raw.get("type") or "display"),
+        text=text,
+        field_id=f"f{next(counter)}",
+        required=bool(raw.get("required")),
+        options=[o for o in map(_option, raw.get("answerOption") or []) if o is not None],
+        behavior="any" if raw.get("enableBehavior") == "any" else "all",
+    )
+    for ext in raw.get("extension") or []:
+        limit = _number(ext)
+        if ext.get("url") == MIN_VALUE and limit is not None:
+            item.minimum = limit
+        elif ext.get("url") == MAX_VALUE and limit is not None:
+            item.maximum = limit
+    item.conditions = [c for c in map(_condition, raw.get("enableWhen") or []) if c is not None]
+    item.children = [_item(child, counter, texts) for child in raw.get("item") or []]
+    return item
+
+
+def _number(ext: Mapping[str, Any]) -> decimal.Decimal | None:
+    for key in ("valueInteger", "valueDecimal"):
+        if isinstance(ext.get(key), int | float | str) and not isinstance(ext.get(key), bool):
+            return decimal.Decimal(str(ext[key]))
+    return None
+
+
+def _option(raw: Mapping[str, Any]) -> Option | None:
+    if "valueCoding" in raw:
+        coding = raw["valueCoding"] or {}
+        display = coding.get("display") or coding.get("code") or ""
+        return Option({"valueCoding": dict(coding)}, str(display))
+    for key in ("valueString", "valueInteger", "valueDate"):
+        if key in raw:
+            return Option({key: raw[key]}, str(raw[key]))
+    return None
+
+
+def _condition(raw: Mapping[str, Any]) -> Condition | None:
+    operator = str(raw.get("operator") or "")
+    question = str(raw.get("question") or "")
+    if operator not in OPERATORS or not question:
+        return None
+    for key, value in raw.items():
+        if key.startswith("answer"):
+            return Condition(question, operator, _typed(key, value), _show(key, value))
+    return None
+
+
+def _typed(key: str, value: Any) -> Any:
+    if key == "answerDecimal" or key == "answerInteger":
+        return decimal.Decimal(str(value))
+    if key == "answerDate":
+        return dt.date.fromisoformat(str(value))
+    return value
+
+
+def _show(key: str, value: Any) -> str:
+    if key == "answerBoolean":
+        return "ja" if value else "nei"
+    if key == "answerCoding":
+        return str(value.get("display") or value.get("code") or "")
+    return str(value).replace(".", ",") if key == "answerDecimal" else str(value)
+
+
+def _describe(item: Item, texts: Mapping[str, str]) -> str:
+    """In words, when the item applies: shown beside it for a browser without JavaScript."""
+    parts = []
+    for c in item.conditions:
+        question = texts.get(c.question, c.question)
+        if c.operator == "exists":
+            verb = "er besvart" if c.answer else "ikke er besvart"
+            parts.append(f"«{question}» {verb}")
+        else:
+            parts.append(f"svaret på «{question}» {_OP_WORDS[c.operator]} «{c.answer_text}»")
+    if not parts:
+        return ""
+    joiner = " eller " if item.behavior == "any" else " og "
+    return "Svar bare hvis " + joiner.join(parts) + "."
+
+
+def enabled_items(items: list[Item], answers: Mapping[str, Answer]) -> set[str]:
+    """The field ids of the items enabled by ``answers`` (``linkId`` -> typed answer),
+    in document order, the answers of disabled items counted as absent."""
+    live: dict[str, Answer] = {}
+    out: set[str] = set()
+
+    def visit(nodes: list[Item], parent_on: bool) -> None:
+        for item in nodes:
+            on = parent_on and _enabled(item, live)
+            if on:
+                out.add(item.field_id)
+                if item.link_id in answers:
+                    live[item.link_id] = answers[item.link_id]
+            visit(item.children, on)
+
+    visit(items, True)
+    return out
+
+
+def _enabled(item: Item, answers: Mapping[str, Answer]) -> bool:
+    if not item.conditions:
+        return True
+    results = [_holds(c, answers.get(c.question)) for c in item.conditions]
+    return any(results) if item.behavior == "any" else all(results)
+
+
+def _holds(c: Condition, answer: Answer | None) -> bool:
+    if c.operator == "exists":
+        return (answer is not None) == bool(c.answer)
+    if answer is None:
+        return False
+    if isinstance(answer, dict) or isinstance(c.answer, dict):
+        if not (isinstance(answer, dict) and isinstance(c.answer, dict)):
+            return False
+        same = _same_coding(answer, c.answer)
+        return same if c.operator == "=" else (not same if c.operator == "!=" else False)
+    left: Any = (
+        decimal.Decimal(answer)
+        if isinstance(answer, int) and not isinstance(answer, bool)
+        else answer
+    )
+    right: Any = c.answer
+    try:
+        if c.operator == "=":
+            return bool(left == right)
+        if c.operator == "!=":
+            return bool(left != right)
+        if isinstance(left, bool) or isinstance(right, bool):
+            return False
+        return bool(
+            {">": left > right, "<": left < right, ">=": left >= right, "<=": left <= right}[
+                c.operator
+            ]
+        )
+    except TypeError:  # a comparison of different kinds never holds
+        return False
+
+
+def _same_coding(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    if a.get("code") != b.get("code"):
+        return False
+    return not (a.get("system") and b.get("system") and a["system"] != b["system"])
