@@ -87,7 +87,16 @@ def _close_engine() -> None:
     with _lock:
         engine: Engine | None = _engines.get("engine")
     if engine is not None:
+        # dispose() closes the pooled connections; one checked out just now (a request
+        # still running) goes back later to the old pool, which nothing uses again: close
+        # it then, instead of leaving it open for the garbage collector.
+        event.listen(engine.pool, "checkin", _close_returned)
         engine.dispose()
+
+
+def _close_returned(dbapi_connection: Any, record: Any) -> None:
+    if dbapi_connection is not None:
+        record.invalidate()
 
 
 caches.on_reset("db.engine", _close_engine)  # before the registry forgets it

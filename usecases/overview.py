@@ -9,11 +9,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from fhir_adapters import AnswerText, FhirInputError, answer_texts, parse_resource
 from store.db import session_scope
 from store.models import AuditEvent, Reading, Resource, TriageResult
+from store.notifications import Notification
 from store.pathways import current_pathways
 from store.tasks import FormTask
 from triage import Pathway
@@ -62,6 +64,7 @@ class Overview:
     enrolled: dict[str, Pathway]
     choices: dict[str, Pathway]
     tasks: list[FormTask] = field(default_factory=list)  # the newest due first
+    reminders: dict[str, int] = field(default_factory=dict)  # task id -> reminders sent
 
 
 def observation_inputs(pathway: Pathway, name: str) -> list[ObservationInput]:
@@ -100,6 +103,14 @@ def patient_overview(actor: Actor, patient_id: str, now: dt.datetime) -> Overvie
             .order_by(col(FormTask.due).desc())
             .limit(TASKS_SHOWN)
         ).all()
+        sent = session.exec(
+            select(Notification.task_id, sa.func.count())
+            .where(
+                col(Notification.task_id).in_([t.id for t in tasks]),
+                col(Notification.kind) == "reminder",
+            )
+            .group_by(col(Notification.task_id))
+        ).all()
         audits = session.exec(
             select(AuditEvent)
             .where(col(AuditEvent.patient_id) == patient_id)
@@ -121,6 +132,7 @@ def patient_overview(actor: Actor, patient_id: str, now: dt.datetime) -> Overvie
         },
         choices={pid: p for pid, p in sorted(in_force.items()) if pid not in active},
         tasks=[t for t in tasks if actor.may_see_pathway(t.pathway_id)],
+        reminders={task_id: int(n) for task_id, n in sent if task_id is not None},
     )
 
 

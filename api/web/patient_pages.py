@@ -147,12 +147,12 @@ def patient_page(
         enrolments=_enrolment_forms(seen.enrolled, record["enrolments"]),
         choices=[{"id": pid, "title": p.title} for pid, p in seen.choices.items()],
         audits=seen.audits,
-        tasks=[_task_row(task, now) for task in seen.tasks],
+        tasks=[_task_row(task, now, seen.reminders.get(task.id, 0)) for task in seen.tasks],
         **extra,
     )
 
 
-def _task_row(task: FormTask, now: dt.datetime) -> dict[str, Any]:
+def _task_row(task: FormTask, now: dt.datetime, reminders: int) -> dict[str, Any]:
     """A form task as the page shows it (docs/tasks.md): waiting, overdue (still open after
     its period), answered or cancelled."""
     state = {"ready": "task_ready", "completed": "task_answered"}.get(task.status, "task_cancelled")
@@ -163,7 +163,7 @@ def _task_row(task: FormTask, now: dt.datetime) -> dict[str, Any]:
         "due": task.due,
         "answered_at": task.answered_at,
         "state": state,
-        "reminders_sent": 0,  # issue 14: the notification outbox's reminders fill this in
+        "reminders_sent": reminders,
     }
 
 

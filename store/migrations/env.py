@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
+import store.notifications
 import store.tasks  # noqa: F401  (its table is in the metadata compared)
-import store.notifications  # noqa: F401  (its table on SQLModel.metadata)
 from store.db import make_engine
 
 config = context.config

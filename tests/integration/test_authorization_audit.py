@@ -95,7 +95,22 @@ def write_calls(
         "POST /api/worklist/{item_id}/resolve": [("clinician", {"note": "ferdig"})],
         "POST /api/patients/{patient_id}/enrolments": [("clinician", {"pathway": pathway})],
         "DELETE /api/patients/{patient_id}/enrolments/{pathway_id}": [("clinician", None)],
-        "PUT /api/pathways/{pathway_id}": [("author", pathway_text(pathway, version=2))],
+        # Version 2 in force, version 3 beside it as the shadow version (issue 13), which the
+        # API promotes; a replay of version 4, which the page publishes as shadow and
+        # promotes.
+        "PUT /api/pathways/{pathway_id}": [
+            ("author", pathway_text(pathway, version=2)),
+            ("author", (pathway_text(pathway, version=3), "mode=shadow")),
+        ],
+        "POST /api/pathways/{pathway_id}/replay": [("author", pathway_text(pathway, version=4))],
+        "POST /api/pathways/{pathway_id}/promote": [("author", None)],
+        "POST /app/replay": [
+            ("web-author", {"pathway": pathway, "text": pathway_text(pathway, version=4)})
+        ],
+        "POST /app/replay/{pathway_id}/{job_id}/publish": [("web-author", {"mode": "shadow"})],
+        "POST /app/replay/{pathway_id}/promote": [("web-author", {})],
+        # The patient's form link (issue 14): one that is not valid is refused (404).
+        "POST /skjema/{token}": [("web", {"f1": "1"})],
         "POST /app/login": [("web", {"token": "not-a-token"})],
         "POST /app/logout": [("web", {})],
         "POST /app/items/{item_id}/{change}": [
@@ -147,6 +162,7 @@ def test_no_write_route_changes_earlier_audit_rows(client: TestClient) -> None:
         "pathway_id": pathway,
         "rtype": "Observation",
         "resource_id": posted.json()["id"],
+        "token": "not-a-valid-link",
     }
     web_values = {**values, "item_id": add_item(patient, unique("web"), "yellow")}
     web = TestClient(client.app, follow_redirects=False)  # type: ignore[arg-type]
@@ -155,13 +171,17 @@ def test_no_write_route_changes_earlier_audit_rows(client: TestClient) -> None:
         method, path = route.split(" ", 1)
         for n, (role, body) in enumerate(specs):
             change = ("override", "clear-override", "acknowledge")[n % 3]
-            if role == "web":
-                web.post("/app/login", data={"token": headers("clinician")["Authorization"][7:]})
+            if role in ("web", "web-author"):
+                signed = headers("author" if role == "web-author" else "clinician")
+                web.post("/app/login", data={"token": signed["Authorization"][7:]})
                 url = path.format(**web_values, change=change)
                 response = web.request(method, url, data=body)
-            elif isinstance(body, str):
-                url = path.format(**values)
-                response = client.request(method, url, content=body, headers=publish)
+            elif isinstance(body, (str, tuple)):
+                text, query = body if isinstance(body, tuple) else (body, "")
+                url = path.format(**values) + (f"?{query}" if query else "")
+                response = client.request(method, url, content=text, headers=publish)
+                if path.endswith("/replay"):  # the job the page publishes
+                    values["job_id"] = web_values["job_id"] = response.json()["id"]
             else:
                 url = path.format(**values)
                 if path == "/fhir/{rtype}":
@@ -171,7 +191,8 @@ def test_no_write_route_changes_earlier_audit_rows(client: TestClient) -> None:
             statuses.setdefault(f"{method} {path}", []).append(response.status_code)
             assert response.status_code < 500, (method, url, response.text)
     failed = {k: v for k, v in statuses.items() if any(s >= 400 for s in v)}
-    assert failed == {"POST /app/login": [401]}, failed  # only the wrong token on purpose
+    # Only what is wrong on purpose: a wrong token, and a form link that is not valid.
+    assert failed == {"POST /app/login": [401], "POST /skjema/{token}": [404]}, failed
 
     after = audit_rows()
     assert after[: len(before)] == before

@@ -10,8 +10,8 @@ from sqlmodel import SQLModel
 
 import store.facts
 import store.models
-import store.tasks
 import store.notifications
+import store.tasks
 import store.trials  # noqa: F401
 from store.db import get_engine
 from tests.conftest import Service

@@ -12,6 +12,9 @@ from sqlmodel import Session, col
 from runtime import clock
 from store.models import new_id
 from store.notifications import KINDS, Notification
+from store.tasks import FormTask as StoredTask
+from usecases.patient_form.link import form_link as patient_form_link
+from usecases.patient_form.link import view_of
 
 __all__ = ["FormTask", "enqueue", "form_link", "result_ready", "task_ready"]
 
@@ -31,13 +34,11 @@ class FormTask(Protocol):
 
 
 def form_link(task: FormTask) -> str | None:
-    """The patient's link to the task's web form, ``/skjema/{token}``.
-
-    STUB, JOIN POINT: the web form (issue 14, helper C) provides the signed token; until it
-    is merged there is no link and events carry ``link: null``. Replace this body with a
-    call to C's function (``/skjema/{token}`` for the task, expiring with its period).
-    """
-    return None
+    """The patient's link to the task's web form, ``/skjema/{token}`` (a path: the gateway
+    puts the clinic's public address in front), expiring with the task's period."""
+    if not isinstance(task, StoredTask):
+        return None
+    return patient_form_link(view_of(task))
 
 
 def enqueue(

@@ -7,11 +7,12 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from runtime import clock
 from store.db import session_scope
 from store.pathways import compiled, latest_rows
+from store.tasks import FormTask
 from triage import Pathway
 from usecases.notifications.outbox import enqueue, form_link
 
@@ -36,18 +37,17 @@ class ReadyTask(Protocol):
 
 
 def ready_tasks(session: Session, pathway_ids: Sequence[str], due_before: dt.datetime) -> list[Any]:
-    """JOIN POINT with helper A's ``FormTask``: the tasks with status ``ready`` in these
-    pathways whose period started at or before ``due_before``.
-
-    To wire at the merge, e.g.::
-
-        select(FormTask).where(FormTask.status == "ready",
-                               col(FormTask.pathway_id).in_(pathway_ids),
-                               col(FormTask.period_start) <= due_before)
-
-    (with ``due`` = ``period_start``). Until then there are no tasks, so no reminders.
-    """
-    return []
+    """The tasks with status ``ready`` in these pathways that fell due at or before
+    ``due_before`` (``due`` is the start of the task's period)."""
+    return list(
+        session.exec(
+            select(FormTask).where(
+                col(FormTask.status) == "ready",
+                col(FormTask.pathway_id).in_(list(pathway_ids)),
+                col(FormTask.due) <= due_before,
+            )
+        )
+    )
 
 
 TasksOf = Callable[[Session, Sequence[str], dt.datetime], Sequence[ReadyTask]]

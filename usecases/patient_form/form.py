@@ -18,11 +18,12 @@ from sqlmodel import Session, col, select
 from runtime import clock
 from store.db import session_scope
 from store.models import Resource, TriageResult
+from store.tasks import FormTask
 from usecases.ingest.checks import Context
 from usecases.ingest.upload import Caller, ingest
 from usecases.patient_form.answers import FormAnswers, read_answers, response_items
 from usecases.patient_form.items import Item, parse_items
-from usecases.patient_form.link import BadLink, ExpiredLink, FormTaskView, read_token
+from usecases.patient_form.link import BadLink, ExpiredLink, FormTaskView, read_token, view_of
 
 FORM_TASK_SYSTEM = "urn:behovsstyrt-triage:form-task"
 Closed = Literal["invalid", "expired", "used"]
@@ -30,13 +31,10 @@ Closed = Literal["invalid", "expired", "used"]
 
 # --- JOIN POINT: the form tasks -------------------------------------------------------------
 def load_task(session: Session, task_id: str) -> FormTaskView | None:
-    """THE JOIN POINT with the form tasks (``store/tasks.py``'s ``FormTask``, issue 14 A):
-    the task ``task_id`` as the form sees it, or None when there is none.
-
-    This branch has no task table yet, so no task exists here; the lead wires this to the
-    ``FormTask`` row at merge (id, patient_id, questionnaire canonical and version, period
-    end, status). Tests replace it with a stand-in."""
-    return None
+    """The form task ``task_id`` (``store.tasks.FormTask``) as the form sees it, or None
+    when there is none."""
+    row = session.get(FormTask, task_id)
+    return view_of(row) if row is not None else None
 
 
 # --------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from runtime import clock
 from runtime.settings import Settings, get_settings
+from store.tasks import FormTask
 
 PURPOSE = b"behovsstyrt-triage/patient-form-link/v1"
 VERSION = 1
@@ -38,6 +39,22 @@ class FormTaskView:
     version: str | None
     period_end: dt.datetime
     status: str  # ready | completed | cancelled
+
+
+# A task whose pathway sets no overdue_after has no period end: its link lasts this long.
+OPEN_TASK_LINK = dt.timedelta(days=30)
+
+
+def view_of(task: FormTask) -> FormTaskView:
+    """The form's view of a stored form task (``store.tasks.FormTask``)."""
+    return FormTaskView(
+        task_id=task.id,
+        patient_id=task.patient_id,
+        questionnaire=task.questionnaire_url,
+        version=task.questionnaire_version,
+        period_end=task.until or task.due + OPEN_TASK_LINK,
+        status=task.status,
+    )
 
 
 @dataclass(frozen=True)

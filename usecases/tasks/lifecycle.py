@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from runtime import clock
 from store.models import Resource, UTCDateTime
 from store.tasks import FormTask
+from usecases import notifications
 
 __all__ = [
     "cancel_for_enrolment",
@@ -30,8 +31,9 @@ _RESOURCE = Resource.__table__  # type: ignore[attr-defined]
 
 
 def on_task_ready(session: Session, task: FormTask) -> None:
-    """Called in the transaction that creates a ready task. A no-op for now: the
-    notification outbox's "task ready" event is written here (issue 14)."""
+    """Called in the transaction that creates a ready task: the notification outbox's
+    "task ready" event, with the patient's link to the form, is written with it."""
+    notifications.task_ready(session, task)
 
 
 def task_of(session: Session, task_id: str) -> FormTask | None:
