@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 
 from runtime import clock
@@ -36,6 +37,7 @@ from seeds.history import MIX, SEED, Follow, Form, History, generate_history
 from seeds.people import FNR_SYSTEM
 from store.db import session_scope
 from store.models import Patient, WorklistItem
+from store.notifications import Notification
 from store.pathways import current_pathways
 from usecases import enrolments, worklist
 from usecases.ingest.bundle import ingest_bundle
@@ -139,7 +141,20 @@ def load_history(
         walk.run()
     finally:
         quiet.setLevel(level)
+    _past_events_told(now)
     return HistoryReport(True, time.monotonic() - began, walk.counts)
+
+
+def _past_events_told(now: dt.datetime) -> None:
+    """The history's patients were told of their results when they happened: the events
+    the history wrote ("result ready" for a form of last spring) are marked as told, so a
+    freshly started demo does not send a year of them at once."""
+    with session_scope() as session:
+        session.execute(
+            sa.update(Notification)
+            .where(col(Notification.status) == "pending", col(Notification.created) < now)
+            .values(status="logged")
+        )
 
 
 def _loaded(history: History) -> bool:

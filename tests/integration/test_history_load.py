@@ -107,3 +107,17 @@ def test_every_row_carries_the_time_of_its_event_in_the_past_year(loaded: Histor
             .where(col(TriageResult.created) < col(TriageResult.data_time))
         ).one()
     assert late == 0, "each upload judged when it arrived, after its data"
+
+
+def test_the_past_results_are_not_sent_to_the_patients_again(loaded: HistoryReport) -> None:
+    """The history's "result ready" events are of results the patients were told of when
+    they happened: none is left waiting to be sent when the demo starts."""
+    from store.notifications import Notification
+
+    with session_scope() as session:
+        kinds = select(Notification.kind, Notification.status, func.count()).group_by(
+            col(Notification.kind), col(Notification.status)
+        )
+        found = {(kind, status): n for kind, status, n in session.exec(kinds)}
+    assert found.get(("result-ready", "logged"), 0) > 100, found
+    assert not [key for key in found if key[1] == "pending"], found
