@@ -3,16 +3,51 @@ triage missed. The work is done by :mod:`usecases.worklist`."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel, Field
 
 from api import shapes
 from api.auth import Staff
 from api.schemas import LevelName, NoteBody, OverrideBody, ResolveBody, StatusName
-from usecases import worklist
+from api.shapes import iso
+from usecases import tasks, worklist
 
 router = APIRouter(tags=["worklist"])
+
+
+class WaitingTask(BaseModel):
+    task: str = Field(description="the FHIR Task's id (GET /fhir/Task/{id})")
+    patient: str
+    name: str | None
+    pathway: str
+    due: str
+    until: str | None = Field(description="due + overdue_after: the answer is late after it")
+    overdue: bool
+    reminders_sent: int
+
+
+class WaitingList(BaseModel):
+    waiting: list[WaitingTask]
+
+    @classmethod
+    def of(cls, found: list[Any]) -> WaitingList:
+        return cls(
+            waiting=[
+                WaitingTask(
+                    task=w.task.id,
+                    patient=w.patient.id,
+                    name=w.patient.name,
+                    pathway=w.task.pathway_id,
+                    due=iso(w.task.due) or "",
+                    until=iso(w.task.until),
+                    overdue=w.overdue,
+                    reminders_sent=w.reminders,
+                )
+                for w in found
+            ]
+        )
 
 
 @router.get("/api/worklist", response_model=shapes.Worklist)
@@ -65,3 +100,14 @@ def clear_override(item_id: str, principal: Staff) -> shapes.WorklistItem:
 def unrouted(principal: Staff, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> shapes.Unrouted:
     """Accepted data no pathway read, and uploads triage failed on: for a person to look at."""
     return shapes.Unrouted.of(worklist.unrouted(principal, limit))
+
+
+@router.get("/api/worklist/waiting", response_model=WaitingList)
+def read_waiting(
+    principal: Staff,
+    pathway: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> WaitingList:
+    """Waiting for an answer ("venter på svar"): patients whose form task is ready, the
+    earliest due first, with the reminders sent and whether the answer is overdue."""
+    return WaitingList.of(tasks.waiting(principal, pathway, limit))

@@ -19,7 +19,7 @@ from api.auth import Principal, decode_token
 from api.deps import SettingsDep
 from api.pathways import PathwayDetails
 from api.schemas import NoteBody, OverrideBody, ResolveBody
-from api.web import notification_page, patient_pages, replay_page, results
+from api.web import notification_page, patient_pages, replay_page, results, waiting_page
 from api.web.i18n import OSLO, Words, parse_time
 from api.web.pages import (
     COOKIE,
@@ -40,6 +40,7 @@ router.include_router(patient_pages.router)
 router.include_router(results.router)
 router.include_router(notification_page.router)
 router.include_router(replay_page.router)
+router.include_router(waiting_page.router)
 
 STATUSES = ("open", "acknowledged", "resolved")
 PAGE_SIZE = 500

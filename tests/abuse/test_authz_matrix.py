@@ -178,6 +178,7 @@ POLICY: dict[str, Call] = {
     # The clinicians' API
     "GET /api/worklist": Call(f"/api/worklist?pathway={PATHWAY}", GRANTED, audited=True),
     "GET /api/unrouted": Call("/api/unrouted", STAFF),
+    "GET /api/worklist/waiting": Call(f"/api/worklist/waiting?pathway={PATHWAY}", GRANTED),
     # Filtered to the caller's pathways (none of the patient's for clinician_elsewhere).
     "GET /api/notifications": Call("/api/notifications?status=pending", STAFF),
     "GET /api/patients/{patient_id}": Call("/api/patients/{patient}", GRANTED, audited=True),
@@ -211,6 +212,7 @@ POLICY: dict[str, Call] = {
     "GET /app": Call(f"/app?pathway={PATHWAY}", GRANTED, audited=True),
     "GET /app/worklist.json": Call(f"/app/worklist.json?pathway={PATHWAY}", GRANTED, audited=True),
     "GET /app/unrouted": Call("/app/unrouted", STAFF),
+    "GET /app/waiting": Call("/app/waiting", STAFF),
     "GET /app/notifications": Call("/app/notifications?status=failed", STAFF),
     "GET /app/pathways": Call("/app/pathways", STAFF),
     "GET /app/results": Call(

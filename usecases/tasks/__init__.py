@@ -9,11 +9,14 @@ from usecases.tasks.lifecycle import (
     on_task_ready,
     task_of,
 )
+from usecases.tasks.waiting import Waiting, waiting
 
 __all__ = [
+    "Waiting",
     "cancel_for_enrolment",
     "complete_for_response",
     "create_due_tasks",
     "on_task_ready",
     "task_of",
+    "waiting",
 ]
