@@ -72,7 +72,8 @@ def parse_items(questionnaire: Mapping[str, Any]) -> list[Item]:
     """The Questionnaire's items, in order, nested like it."""
     texts: dict[str, str] = {}
     counter = iter(range(1, 1_000_000))
-    items = [_item(raw, counter, texts) for raw in questionnaire.get("item") or []]
+    answers = _contained_answers(questionnaire)
+    items = [_item(raw, counter, texts, answers) for raw in questionnaire.get("item") or []]
     for item in walk(items):
         item.condition_text = _describe(item, texts)
     return items
@@ -84,7 +85,35 @@ def walk(items: list[Item]) -> Iterator[Item]:
         yield from walk(item.children)
 
 
-def _item(raw: Mapping[str, Any], counter: Iterator[int], texts: dict[str, str]) -> Item:
+def _contained_answers(questionnaire: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The answer lists of the ValueSets the Questionnaire contains, by ``#id`` (what an
+    item's ``answerValueSet`` names, as HL7's SDC PHQ-9 does): each concept as an
+    ``answerOption``, from the expansion when there is one, else from ``compose``."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for resource in questionnaire.get("contained") or []:
+        if not isinstance(resource, Mapping) or resource.get("resourceType") != "ValueSet":
+            continue
+        codings = [
+            {k: c[k] for k in ("system", "code", "display") if k in c}
+            for c in (resource.get("expansion") or {}).get("contains") or []
+        ]
+        if not codings:
+            for include in (resource.get("compose") or {}).get("include") or []:
+                for concept in include.get("concept") or []:
+                    coding = {"system": include.get("system"), **concept}
+                    codings.append(
+                        {k: coding[k] for k in ("system", "code", "display") if k in coding}
+                    )
+        found[f"#{resource.get('id')}"] = [{"valueCoding": c} for c in codings]
+    return found
+
+
+def _item(
+    raw: Mapping[str, Any],
+    counter: Iterator[int],
+    texts: dict[str, str],
+    answers: dict[str, list[dict[str, Any]]],
+) -> Item:
     link_id = str(raw.get("linkId") or "")
     text = str(raw.get("text") or raw.get("prefix") or link_id)
     texts[link_id] = text
@@ -94,7 +123,13 @@ def _item(raw: Mapping[str, Any], counter: Iterator[int], texts: dict[str, str])
         text=text,
         field_id=f"f{next(counter)}",
         required=bool(raw.get("required")),
-        options=[o for o in map(_option, raw.get("answerOption") or []) if o is not None],
+        options=[
+            o
+            for o in map(
+                _option, raw.get("answerOption") or answers.get(str(raw.get("answerValueSet")), [])
+            )
+            if o is not None
+        ],
         behavior="any" if raw.get("enableBehavior") == "any" else "all",
     )
     for ext in raw.get("extension") or []:
@@ -104,7 +139,7 @@ def _item(raw: Mapping[str, Any], counter: Iterator[int], texts: dict[str, str])
         elif ext.get("url") == MAX_VALUE and limit is not None:
             item.maximum = limit
     item.conditions = [c for c in map(_condition, raw.get("enableWhen") or []) if c is not None]
-    item.children = [_item(child, counter, texts) for child in raw.get("item") or []]
+    item.children = [_item(child, counter, texts, answers) for child in raw.get("item") or []]
     return item
 
 

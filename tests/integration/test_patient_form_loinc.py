@@ -1,0 +1,55 @@
+"""A PHQ-9 shaped as HL7's SDC example defines it (the contract's
+Questionnaire-phq9-loinc.json: LOINC item codes, the answers in a contained ValueSet named
+by ``answerValueSet``) renders in the patient form with its answers, refuses a missing
+required answer, and is stored through ingest as a QuestionnaireResponse whose answers
+are the LOINC codings; on both databases."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from tests.conftest import Service
+from tests.integration.api_rows import add_patient
+from tests.integration.fhir_helpers import sample
+from tests.integration.form_helpers import Tasks, field_names, publish, stored_response
+
+FORM = sample("Questionnaire-phq9-loinc.json")
+
+
+@pytest.fixture
+def client(service: Service) -> Iterator[TestClient]:
+    address = f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+    with TestClient(create_app(), follow_redirects=False, client=(address, 50000)) as client:
+        publish(client, FORM)
+        yield client
+
+
+def test_the_loinc_phq9_renders_and_submits(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tasks = Tasks(monkeypatch)
+    patient = add_patient()
+    task = tasks.add(patient, FORM)
+    link = tasks.link(task)
+    page = client.get(link)
+    assert page.status_code == 200, page.text
+    assert page.text.count('type="radio"') == 9 * 4 + 4  # nine questions and the difficulty
+    assert page.text.count("More than half the days") == 9
+    names = field_names(page.text)
+    questions = [names[item["text"]] for item in FORM["item"][0]["item"]]
+    answers = dict.fromkeys(questions, "1")  # "Several days", the second option
+    assert client.post(link, data=dict(list(answers.items())[1:])).status_code == 422
+    assert client.post(link, data=answers).status_code == 303
+
+    stored = stored_response(task.task_id)
+    assert stored is not None
+    assert stored.body["questionnaire"] == f"{FORM['url']}|{FORM['version']}"
+    (group,) = stored.body["item"]
+    assert [i["linkId"] for i in group["item"]] == [i["linkId"] for i in FORM["item"][0]["item"]]
+    codings = {i["answer"][0]["valueCoding"]["code"] for i in group["item"]}
+    assert codings == {"LA6569-3"}
