@@ -1,13 +1,15 @@
-"""A PHQ-9 shaped as HL7's SDC example defines it (the contract's
-Questionnaire-phq9-loinc.json: LOINC item codes, the answers in a contained ValueSet named
-by ``answerValueSet``) renders in the patient form with its answers, refuses a missing
-required answer, and is stored through ingest as a QuestionnaireResponse whose answers
-are the LOINC codings; on both databases."""
+"""A PHQ-9 shaped as HL7's SDC example defines it (Questionnaire-phq9-loinc.json, among
+the contract's samples and in tests/samples/: LOINC item codes, the answers in a contained
+ValueSet named by ``answerValueSet``) renders in the patient form with its answers,
+refuses a missing required answer, and is stored through ingest as a QuestionnaireResponse
+whose answers are the LOINC codings; on both databases."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,10 +17,15 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from tests.conftest import Service
 from tests.integration.api_rows import add_patient
-from tests.integration.fhir_helpers import sample
 from tests.integration.form_helpers import Tasks, field_names, publish, stored_response
 
-FORM = sample("Questionnaire-phq9-loinc.json")
+# Kept with the tests as well as among the contract's samples (shared/contract/fhir/), so
+# the test does not depend on a contract checkout that predates the file.
+FORM = json.loads(
+    (Path(__file__).parents[1] / "samples" / "Questionnaire-phq9-loinc.json").read_text(
+        encoding="utf-8"
+    )
+)
 
 
 @pytest.fixture
