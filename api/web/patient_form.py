@@ -29,6 +29,7 @@ WORDS = {
     "skip": "Hopp til skjemaet",
     "intro": "Svar på spørsmålene og trykk «Send svarene». Svarene leses av helsepersonell.",
     "required": "må besvares",
+    "calculated": "regnes ut av svarene dine når du sender",
     "yes": "Ja",
     "no": "Nei",
     "send": "Send svarene",

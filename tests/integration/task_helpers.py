@@ -75,3 +75,16 @@ def states(patient: str) -> list[tuple[dt.datetime, str]]:
 
 def search(client: TestClient, query: dict[str, str], **who: Any) -> Any:
     return client.get("/fhir/Task", params=query, headers=headers(**who))
+
+
+def correct(client: TestClient, patient: str, response_id: str, **changes: Any) -> None:
+    """The app corrects its stored response (a versioned PUT with ``changes``, e.g.
+    ``status="entered-in-error"`` to withdraw it); the worker judges it again."""
+    url = f"/fhir/QuestionnaireResponse/{response_id}"
+    who = headers("patient", patient_id=patient)
+    stored = client.get(url, headers=who)
+    assert stored.status_code == 200, stored.text
+    body = {k: v for k, v in stored.json().items() if k != "meta"} | changes
+    put = client.put(url, json=body, headers=who)
+    assert put.status_code == 200, put.text
+    run_waiting(patient)

@@ -144,3 +144,45 @@ def _responses(patient: str) -> list[tuple[str, int]]:
             col(Resource.resource_type) == "QuestionnaireResponse",
         )
         return [(rid, box) for rid, box in session.exec(found) if box is not None]
+
+
+def test_an_answer_taken_back_opens_the_same_link_again(client: TestClient) -> None:
+    """A's answer through the web form is withdrawn (``entered-in-error``, a versioned PUT):
+    the task is ready again, the same link shows the form again, and the new answer
+    completes the task; the first answer's red item stays for a clinician."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    every = parse_duration("P6M")
+    due = every.after(every.before(now - dt.timedelta(days=2)))
+    patient = add_patient()
+    enrol(patient, "epilepsy", every.before(now - dt.timedelta(days=2)), own=False)
+    create_due_tasks(due + HOUR)
+    ((ready,),) = [events_of(patient, "task-ready")]
+    link = str(ready.link)
+    names = field_names(client.get(link).text)
+    question = names["Hvor mange anfall har du hatt siden sist?"]
+    assert client.post(link, data={question: "4"}).status_code == 303
+    ((first, box),) = _responses(patient)
+    assert jobs.triage_outbox(box) == "done"
+    assert client.get(link).status_code == 410
+
+    mine = headers("patient", patient_id=patient)
+    stored = client.get(f"/fhir/QuestionnaireResponse/{first}", headers=mine).json()
+    body = {k: v for k, v in stored.items() if k != "meta"} | {"status": "entered-in-error"}
+    put = client.put(f"/fhir/QuestionnaireResponse/{first}", json=body, headers=mine)
+    assert put.status_code == 200, put.text
+    for _, box in _responses(patient):
+        jobs.triage_outbox(box)
+    (task,) = tasks_of(patient)
+    assert (task.status, task.response_id) == ("ready", None)
+
+    again = client.get(link)
+    assert again.status_code == 200, again.text
+    assert client.post(link, data={question: "0"}).status_code == 303
+    (second,) = [rid for rid, _ in _responses(patient) if rid != first]
+    for _, box in _responses(patient):
+        jobs.triage_outbox(box)
+    (task,) = tasks_of(patient)
+    assert (task.status, task.response_id) == ("completed", second)
+    assert client.get(f"{link}/status").json()["judged"] is True
+    assert client.get(link).status_code == 410
+    assert [(i.level, i.status) for i in items_of(patient)] == [("red", "open")]

@@ -1,6 +1,9 @@
 """A submitted web form read against the Questionnaire's items: typed answers, the errors
 to show next to each field (bokmål), and the QuestionnaireResponse items, nested like the
-Questionnaire. An item that ``enableWhen`` disables is neither required nor sent."""
+Questionnaire. An item that ``enableWhen`` disables is neither required nor sent. A
+read-only item sends its ``initial`` value; a calculated one (the weights' sum) is worked
+out here, from the weights of the coded answers sent, and sent only when one has a
+weight."""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ REQUIRED = "Svar på dette spørsmålet."
 WORDS = {
     "integer": "Skriv et helt tall, for eksempel 3.",
     "decimal": "Skriv et tall, for eksempel 2,5.",
+    "quantity": "Skriv et tall, for eksempel 2,5.",
     "date": "Skriv en dato, for eksempel 31.12.2024.",
     "choice": "Velg ett av svarene.",
     "boolean": "Velg ja eller nei.",
@@ -40,6 +44,7 @@ class FormAnswers:
     errors: dict[str, str] = field(default_factory=dict)
     raw: dict[str, str] = field(default_factory=dict)
     enabled: set[str] = field(default_factory=set)
+    weights: dict[str, decimal.Decimal | None] = field(default_factory=dict)
 
 
 def read_answers(items: list[Item], fields: Mapping[str, str]) -> FormAnswers:
@@ -58,6 +63,8 @@ def read_answers(items: list[Item], fields: Mapping[str, str]) -> FormAnswers:
             out.errors[item.field_id] = problem
         elif value is not None:
             typed[item.link_id] = value
+            if item.kind in ("choice", "open-choice"):
+                out.weights[item.link_id] = item.options[int(raw)].weight
     out.enabled = enabled_items(items, typed)
     for item in walk(items):
         if not item.answerable:
@@ -76,7 +83,22 @@ def read_answers(items: list[Item], fields: Mapping[str, str]) -> FormAnswers:
             out.errors[item.field_id] = problem
         else:
             out.values[item.link_id] = typed[item.link_id]
+    for item in walk(items):
+        if item.calculated and item.field_id in out.enabled:
+            total = _weight_sum(out)
+            if total is not None:
+                out.values[item.link_id] = total
     return out
+
+
+def _weight_sum(answers: FormAnswers) -> decimal.Decimal | None:
+    """The sum of the weights of the coded answers kept, as FHIRPath's ``weight().sum()``
+    reads it: an answer without a weight adds nothing (PHQ-9's difficulty question is not
+    scored). None when no answer kept has a weight: no total rather than a made-up 0."""
+    weights = [
+        w for link_id, w in answers.weights.items() if link_id in answers.values and w is not None
+    ]
+    return sum(weights, decimal.Decimal(0)) if weights else None
 
 
 def _parse(item: Item, raw: str) -> tuple[Answer | None, str | None]:
@@ -84,10 +106,10 @@ def _parse(item: Item, raw: str) -> tuple[Answer | None, str | None]:
     if kind == "integer":
         text = raw.replace(" ", "")
         return (int(text), None) if _INTEGER.fullmatch(text) else (None, WORDS["integer"])
-    if kind == "decimal":
+    if kind in ("decimal", "quantity"):
         text = raw.replace(" ", "").replace(",", ".")
         if not _DECIMAL.fullmatch(text):
-            return None, WORDS["decimal"]
+            return None, WORDS[kind]
         return decimal.Decimal(text), None
     if kind == "boolean":
         if raw in ("true", "false"):
@@ -127,7 +149,7 @@ def _date(raw: str) -> tuple[Answer | None, str | None]:
 
 
 def _range_problem(item: Item, value: Answer) -> str | None:
-    if item.kind not in ("integer", "decimal") or isinstance(value, bool):
+    if item.kind not in ("integer", "decimal", "quantity") or isinstance(value, bool):
         return None
     number = decimal.Decimal(value) if isinstance(value, int) else value
     if not isinstance(number, decimal.Decimal):
@@ -150,8 +172,8 @@ def response_items(items: list[Item], answers: FormAnswers) -> list[dict[str, An
         if item.field_id not in answers.enabled:
             continue
         children = response_items(item.children, answers)
-        if item.answerable and item.link_id in answers.values:
-            answer: dict[str, Any] = _fhir_value(item, answers.values[item.link_id])
+        answer = _answer_of(item, answers)
+        if answer is not None:
             if children:
                 answer["item"] = children
             out.append({"linkId": item.link_id, "text": item.text, "answer": [answer]})
@@ -160,7 +182,25 @@ def response_items(items: list[Item], answers: FormAnswers) -> list[dict[str, An
     return out
 
 
+def _answer_of(item: Item, answers: FormAnswers) -> dict[str, Any] | None:
+    if item.read_only and not item.calculated:
+        return dict(item.initial) if item.initial else None
+    if (item.answerable or item.calculated) and item.link_id in answers.values:
+        return _fhir_value(item, answers.values[item.link_id])
+    return None
+
+
 def _fhir_value(item: Item, value: Answer) -> dict[str, Any]:
+    if isinstance(value, decimal.Decimal) and item.kind == "quantity":
+        quantity: dict[str, Any] = {"value": float(value)}
+        unit = item.unit or {}
+        if unit.get("display") or unit.get("code"):
+            quantity["unit"] = unit.get("display") or unit.get("code")
+        if unit.get("system") and unit.get("code"):
+            quantity |= {"system": unit["system"], "code": unit["code"]}
+        return {"valueQuantity": quantity}
+    if isinstance(value, decimal.Decimal) and item.kind == "integer":
+        return {"valueInteger": int(value)}
     if isinstance(value, bool):
         return {"valueBoolean": value}
     if isinstance(value, dict):

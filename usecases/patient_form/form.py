@@ -5,7 +5,9 @@ triage said to the patient once it has judged.
 The link's token is the credential (:mod:`usecases.patient_form.link`). The response
 carries the identifier ``FORM_TASK_SYSTEM|<task id>``: the UNIQUE key on a resource's
 identifier stores one response per task (a second submit, even at the same instant, finds
-the first), and that stored response is what makes the link "used".
+the first), and that stored response is what makes the link "used". A task whose answer
+was taken back (withdrawn, docs/tasks.md) is ready again with a higher version: its next
+answer carries ``<task id>:<version>``, so the same link takes one answer again.
 """
 
 from __future__ import annotations
@@ -103,7 +105,14 @@ def outcome(token: str) -> Outcome:
     except BadLink:
         raise FormClosed("invalid") from None
     with session_scope() as session:
-        stored = _stored_response(session, claims.task_id)
+        task = load_task(session, claims.task_id)
+        stored = None
+        if task is not None:
+            stored = (
+                session.get(Resource, task.response_id)
+                if task.response_id
+                else _stored_response(session, answer_key(task))
+            )
         if stored is None or stored.patient_id != claims.patient_id:
             raise FormClosed("invalid")
         rows = session.exec(
@@ -128,7 +137,7 @@ def _open(session: Session, token: str) -> FormView:
     task = load_task(session, claims.task_id)
     if task is None or task.patient_id != claims.patient_id:
         raise FormClosed("invalid")
-    if task.status == "completed" or _stored_response(session, task.task_id) is not None:
+    if task.status == "completed" or _stored_response(session, answer_key(task)) is not None:
         raise FormClosed("used")
     if task.status != "ready" or clock.now() >= task.period_end:
         raise FormClosed("expired")
@@ -143,8 +152,14 @@ def _open(session: Session, token: str) -> FormView:
     )
 
 
-def _stored_response(session: Session, task_id: str) -> Resource | None:
-    key = f"identifier={FORM_TASK_SYSTEM}|{task_id}"
+def answer_key(task: FormTaskView) -> str:
+    """The identifier value of this round's answer to the task: its id, and its version
+    once it has been reopened."""
+    return task.task_id if task.version_id == 1 else f"{task.task_id}:{task.version_id}"
+
+
+def _stored_response(session: Session, value: str) -> Resource | None:
+    key = f"identifier={FORM_TASK_SYSTEM}|{value}"
     return session.exec(
         select(Resource).where(
             Resource.resource_type == "QuestionnaireResponse", col(Resource.dedup_key) == key
@@ -157,7 +172,7 @@ def _response(view: FormView) -> dict[str, Any]:
     canonical = f"{task.questionnaire}|{task.version}" if task.version else task.questionnaire
     response: dict[str, Any] = {
         "resourceType": "QuestionnaireResponse",
-        "identifier": {"system": FORM_TASK_SYSTEM, "value": task.task_id},
+        "identifier": {"system": FORM_TASK_SYSTEM, "value": answer_key(task)},
         "questionnaire": canonical,
         "status": "completed",
         "subject": {"reference": f"Patient/{task.patient_id}"},

@@ -1,9 +1,16 @@
 """A stored Questionnaire as the form shows it: items with a field id, their kind, options,
 ranges and ``enableWhen``; and which items are enabled by a set of answers.
 
-Kinds shown: integer, decimal, boolean, choice and open-choice (``answerOption``: coding,
+Kinds shown: integer, decimal, quantity (a number in the item's unit), boolean, choice and
+open-choice (``answerOption``, or the ``answerValueSet`` of a contained ValueSet: coding,
 string or integer), string, text, date, group and display. Other kinds are shown as text
-that takes no answer. ``enableWhen`` takes the operators exists, =, !=, >, <, >=, <= with
+that takes no answer. A ``readOnly`` item is shown with its ``initial`` value, which the
+response carries. An item with SDC's ``calculatedExpression`` is filled in by the form, not
+the patient: the one expression understood is the sum of the answers' weights (``weight()``
+or ``ordinal()`` then ``sum()``, as HL7's SDC PHQ-9 writes its total score), from the
+``itemWeight`` or ``ordinalValue`` extension on each option (an answer without one adds
+nothing, as in FHIRPath); any other expression leaves the item out rather than guess.
+``enableWhen`` takes the operators exists, =, !=, >, <, >=, <= with
 ``enableBehavior`` all (the default) or any; an item whose condition refers to an item that
 is itself disabled counts that item as unanswered, as FHIR says.
 """
@@ -12,15 +19,26 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 ANSWERABLE = frozenset(
-    {"integer", "decimal", "boolean", "choice", "open-choice", "string", "text", "date"}
+    {"integer", "decimal", "quantity", "boolean", "choice", "open-choice", "string", "text", "date"}
 )
 MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
+CALCULATED = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression"
+WEIGHTS = frozenset(
+    {
+        "http://hl7.org/fhir/StructureDefinition/itemWeight",
+        "http://hl7.org/fhir/StructureDefinition/ordinalValue",
+    }
+)
+UNIT = "http://hl7.org/fhir/StructureDefinition/questionnaire-unit"
+UNIT_OPTION = "http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption"
+_WEIGHT_SUM = re.compile(r"\.(weight|ordinal)\(\)\s*\.sum\(\)\s*$")
 OPERATORS = frozenset({"exists", "=", "!=", ">", "<", ">=", "<="})
 _OP_WORDS = {
     "=": "er",
@@ -38,6 +56,7 @@ Answer = int | decimal.Decimal | bool | str | dt.date | dict[str, Any]
 class Option:
     value: dict[str, Any]  # the answerOption's value[x] as FHIR writes it: {"valueCoding": ..}
     display: str
+    weight: decimal.Decimal | None = None  # itemWeight / ordinalValue, for a calculated sum
 
 
 @dataclass(frozen=True)
@@ -62,10 +81,38 @@ class Item:
     behavior: str = "all"
     children: list[Item] = field(default_factory=list)
     condition_text: str = ""
+    read_only: bool = False
+    initial: dict[str, Any] | None = None  # a read-only item's value[x], as FHIR writes it
+    formula: bool = False  # it has a calculatedExpression, understood or not
+    weight_sum: bool = False  # calculated: the sum of the other answers' weights
+    unit: dict[str, Any] | None = None  # a quantity's unit, as a Coding
+
+    @property
+    def calculated(self) -> bool:
+        return self.weight_sum
 
     @property
     def answerable(self) -> bool:
-        return self.kind in ANSWERABLE
+        """The patient answers it: a kind the form takes, neither read-only nor calculated."""
+        return self.kind in ANSWERABLE and not self.read_only and not self.weight_sum
+
+    @property
+    def unit_text(self) -> str:
+        return str((self.unit or {}).get("display") or (self.unit or {}).get("code") or "")
+
+    @property
+    def shown_value(self) -> str:
+        """A read-only item's value, as the page shows it."""
+        if not self.initial:
+            return ""
+        (key, value), *_ = self.initial.items()
+        if key == "valueCoding":
+            return str(value.get("display") or value.get("code") or "")
+        if key == "valueBoolean":
+            return "ja" if value else "nei"
+        if key == "valueQuantity":
+            return f"{value.get('value', '')} {value.get('unit') or ''}".strip()
+        return str(value)
 
 
 def parse_items(questionnaire: Mapping[str, Any]) -> list[Item]:
@@ -93,19 +140,24 @@ def _contained_answers(questionnaire: Mapping[str, Any]) -> dict[str, list[dict[
     for resource in questionnaire.get("contained") or []:
         if not isinstance(resource, Mapping) or resource.get("resourceType") != "ValueSet":
             continue
-        codings = [
-            {k: c[k] for k in ("system", "code", "display") if k in c}
-            for c in (resource.get("expansion") or {}).get("contains") or []
-        ]
-        if not codings:
+        options = [_coded(c, c) for c in (resource.get("expansion") or {}).get("contains") or []]
+        if not options:
             for include in (resource.get("compose") or {}).get("include") or []:
                 for concept in include.get("concept") or []:
-                    coding = {"system": include.get("system"), **concept}
-                    codings.append(
-                        {k: coding[k] for k in ("system", "code", "display") if k in coding}
-                    )
-        found[f"#{resource.get('id')}"] = [{"valueCoding": c} for c in codings]
+                    options.append(_coded({"system": include.get("system"), **concept}, concept))
+        found[f"#{resource.get('id')}"] = options
     return found
+
+
+def _coded(coding: Mapping[str, Any], carrier: Mapping[str, Any]) -> dict[str, Any]:
+    """An ``answerOption`` of a ValueSet's concept, its weight (if any) kept as FHIR does."""
+    option: dict[str, Any] = {
+        "valueCoding": {k: coding[k] for k in ("system", "code", "display") if k in coding}
+    }
+    weights = [e for e in carrier.get("extension") or [] if e.get("url") in WEIGHTS]
+    if weights:
+        option["extension"] = weights
+    return option
 
 
 def _item(
@@ -131,13 +183,24 @@ def _item(
             if o is not None
         ],
         behavior="any" if raw.get("enableBehavior") == "any" else "all",
+        read_only=bool(raw.get("readOnly")),
     )
+    initial = (raw.get("initial") or [None])[0]
+    if isinstance(initial, Mapping):
+        item.initial = {k: v for k, v in initial.items() if k.startswith("value")} or None
     for ext in raw.get("extension") or []:
         limit = _number(ext)
-        if ext.get("url") == MIN_VALUE and limit is not None:
+        url = ext.get("url")
+        if url == MIN_VALUE and limit is not None:
             item.minimum = limit
-        elif ext.get("url") == MAX_VALUE and limit is not None:
+        elif url == MAX_VALUE and limit is not None:
             item.maximum = limit
+        elif url == CALCULATED:
+            expression = str((ext.get("valueExpression") or {}).get("expression") or "")
+            item.formula, item.weight_sum = True, bool(_WEIGHT_SUM.search(expression))
+            item.read_only = True  # a calculated item is never the patient's to type
+        elif url in (UNIT, UNIT_OPTION) and item.unit is None:
+            item.unit = dict(ext.get("valueCoding") or {}) or None
     item.conditions = [c for c in map(_condition, raw.get("enableWhen") or []) if c is not None]
     item.children = [_item(child, counter, texts, answers) for child in raw.get("item") or []]
     return item
@@ -154,10 +217,19 @@ def _option(raw: Mapping[str, Any]) -> Option | None:
     if "valueCoding" in raw:
         coding = raw["valueCoding"] or {}
         display = coding.get("display") or coding.get("code") or ""
-        return Option({"valueCoding": dict(coding)}, str(display))
+        weight = _weight(raw) if _weight(raw) is not None else _weight(coding)
+        plain = {k: v for k, v in coding.items() if k != "extension"}
+        return Option({"valueCoding": plain}, str(display), weight)
     for key in ("valueString", "valueInteger", "valueDate"):
         if key in raw:
-            return Option({key: raw[key]}, str(raw[key]))
+            return Option({key: raw[key]}, str(raw[key]), _weight(raw))
+    return None
+
+
+def _weight(carrier: Mapping[str, Any]) -> decimal.Decimal | None:
+    for ext in carrier.get("extension") or []:
+        if ext.get("url") in WEIGHTS:
+            return _number(ext)
     return None
 
 

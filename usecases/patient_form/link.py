@@ -39,6 +39,8 @@ class FormTaskView:
     version: str | None
     period_end: dt.datetime
     status: str  # ready | completed | cancelled
+    version_id: int = 1  # above 1 while ready: reopened, its answer taken back
+    response_id: str | None = None  # the response that completed it
 
 
 # A task whose pathway sets no overdue_after has no period end: its link lasts this long.
@@ -54,6 +56,8 @@ def view_of(task: FormTask) -> FormTaskView:
         version=task.questionnaire_version,
         period_end=task.until or task.due + OPEN_TASK_LINK,
         status=task.status,
+        version_id=task.version_id,
+        response_id=task.response_id,
     )
 
 

@@ -1,5 +1,6 @@
 """A form task's life after it is created (docs/tasks.md): completed by the scheduled
-response to its questionnaire, cancelled when the follow-up ends. Each change happens in
+response to its questionnaire, ready again when that response is withdrawn or corrected so
+that it no longer answers the task, cancelled when the follow-up ends. Each change happens in
 the caller's transaction (the judging job's, the end of the enrolment's), and doing it
 again changes nothing: only a ``ready`` task changes."""
 
@@ -23,6 +24,7 @@ __all__ = [
     "complete_found",
     "on_task_ready",
     "ready_with_answers",
+    "reopen_unanswered",
     "task_of",
 ]
 
@@ -108,7 +110,8 @@ def complete_for_response(session: Session, resource: Resource) -> int:
     any task's due time) leaves them alone. Returns how many were completed; again, none."""
     if resource.resource_type != "QuestionnaireResponse" or not resource.patient_id:
         return 0
-    if resource.withdrawn or resource.canonical_url is None:
+    reopened = reopen_unanswered(session, resource)
+    if not reopened and (resource.withdrawn or resource.canonical_url is None):
         return 0
     waiting = session.exec(
         select(FormTask.id).where(
@@ -122,6 +125,47 @@ def complete_for_response(session: Session, resource: Resource) -> int:
     session.flush()
     found = ready_with_answers(session, patient_id=resource.patient_id)
     return complete_found(session, found, clock.now())
+
+
+def reopen_unanswered(session: Session, resource: Resource) -> int:
+    """Make ready again each task this response completed that it no longer answers: it was
+    withdrawn (``entered-in-error``), or corrected to another questionnaire or to a time
+    before the task's due time. The form is owed again, so the task is open again (the
+    waiting list shows it, its link works), unless a later task of the same pathway already
+    asks the patient for the form: then that one stands, and the old one stays as it was.
+    Returns how many were reopened."""
+    completed = session.exec(
+        select(FormTask).where(
+            FormTask.patient_id == resource.patient_id,
+            FormTask.response_id == resource.id,
+            FormTask.status == "completed",
+        )
+    ).all()
+    at = resource.data_time or resource.received_at
+    reopened = 0
+    for task in completed:
+        if not (
+            resource.withdrawn
+            or resource.canonical_url != task.questionnaire_url
+            or (at is not None and at < task.due)
+        ):
+            continue
+        later = session.exec(
+            select(FormTask.id).where(
+                FormTask.patient_id == task.patient_id,
+                FormTask.pathway_id == task.pathway_id,
+                FormTask.due > task.due,
+            )
+        ).first()
+        if later is not None:
+            continue
+        task.status, task.response_id, task.answered_at = "ready", None, None
+        task.updated, task.version_id = clock.now(), task.version_id + 1
+        session.add(task)
+        reopened += 1
+    if reopened:
+        session.flush()
+    return reopened
 
 
 def cancel_for_enrolment(session: Session, patient_id: str, pathway_id: str) -> int:
