@@ -1,18 +1,23 @@
 """What the patient form's tests share: a stand-in for the form tasks (the join point
 ``usecases.patient_form.form.load_task``, wired to the FormTask table at merge), a stored
-Questionnaire, a link, and the form's field names read from the page."""
+Questionnaire, a client with an address of its own, a link, and the form's field names read
+from the page."""
 
 from __future__ import annotations
 
 import datetime as dt
 import html as html_text
+import random
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from api.app import create_app
 from store.db import session_scope
 from store.models import Resource, new_id
 from tests.integration.web_helpers import token
@@ -78,3 +83,13 @@ def stored_response(task_id: str) -> Resource | None:
                 Resource.dedup_key == f"identifier={FORM_TASK_SYSTEM}|{task_id}",
             )
         ).first()
+
+
+@contextmanager
+def form_client(form: dict[str, Any]) -> Iterator[TestClient]:
+    """A client from an address of its own (the form's failures are counted per address),
+    the Questionnaire ``form`` stored."""
+    address = f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+    with TestClient(create_app(), follow_redirects=False, client=(address, 50000)) as client:
+        publish(client, form)
+        yield client

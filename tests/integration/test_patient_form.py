@@ -6,28 +6,24 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import random
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from store.db import session_scope
 from store.models import Outbox, new_id
 from tests.conftest import Service
 from tests.form_samples import SYSTEM, every_type
 from tests.integration.api_rows import add_patient
-from tests.integration.form_helpers import Tasks, field_names, publish, stored_response
+from tests.integration.form_helpers import Tasks, field_names, form_client, publish, stored_response
 
 FORM = every_type()
 
 
 @pytest.fixture
 def client(service: Service) -> Iterator[TestClient]:
-    address = f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
-    with TestClient(create_app(), follow_redirects=False, client=(address, 50000)) as client:
-        publish(client, FORM)
+    with form_client(FORM) as client:
         yield client
 
 

@@ -8,17 +8,15 @@ the LOINC codings and whose total is the weights' sum; on both databases."""
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from tests.conftest import Service
 from tests.integration.api_rows import add_patient
-from tests.integration.form_helpers import Tasks, field_names, publish, stored_response
+from tests.integration.form_helpers import Tasks, field_names, form_client, stored_response
 
 # Kept with the tests as well as among the contract's samples (shared/contract/fhir/), so
 # the test does not depend on a contract checkout that predates the file.
@@ -31,9 +29,7 @@ FORM = json.loads(
 
 @pytest.fixture
 def client(service: Service) -> Iterator[TestClient]:
-    address = f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
-    with TestClient(create_app(), follow_redirects=False, client=(address, 50000)) as client:
-        publish(client, FORM)
+    with form_client(FORM) as client:
         yield client
 
 

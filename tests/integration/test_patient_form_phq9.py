@@ -4,17 +4,15 @@ message, never a level."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from seeds.questionnaires import PHQ9, questionnaires
 from tests.conftest import Service
 from tests.integration.api_rows import add_patient
-from tests.integration.form_helpers import Tasks, field_names, publish, stored_response
+from tests.integration.form_helpers import Tasks, field_names, form_client, stored_response
 from tests.integration.worker_rows import items_of
 from usecases.judging import job as jobs
 
@@ -24,9 +22,7 @@ LEVEL_WORDS = ("grønn", "gul", "rød", "green", "yellow", "red", "nivå")
 
 @pytest.fixture
 def client(service: Service) -> Iterator[TestClient]:
-    address = f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
-    with TestClient(create_app(), follow_redirects=False, client=(address, 50000)) as client:
-        publish(client, PHQ9_FORM)
+    with form_client(PHQ9_FORM) as client:
         yield client
 
 

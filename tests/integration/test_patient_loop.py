@@ -16,21 +16,19 @@ ago, so that their first form fell due 10 days ago, at D = E + P6M:
 from __future__ import annotations
 
 import datetime as dt
-import random
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
-from api.app import create_app
 from seeds.questionnaires import EPILEPSY, questionnaires
 from store.db import session_scope
 from store.notifications import Notification
 from store.tasks import FormTask
 from tests.conftest import Service
 from tests.integration.api_rows import add_patient, headers
-from tests.integration.form_helpers import field_names, publish
+from tests.integration.form_helpers import field_names, form_client
 from tests.integration.stats_rows import enrol
 from tests.integration.worker_rows import items_of
 from triage.durations import parse_duration
@@ -46,9 +44,7 @@ DAY = dt.timedelta(days=1)
 
 @pytest.fixture
 def client(service: Service) -> Iterator[TestClient]:
-    address = f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
-    with TestClient(create_app(), follow_redirects=False, client=(address, 50000)) as client:
-        publish(client, FORM)
+    with form_client(FORM) as client:
         yield client
 
 
