@@ -63,3 +63,58 @@ def test_the_loinc_phq9_renders_and_submits(
     (score,) = total["answer"]
     assert score["valueQuantity"]["value"] == 9  # nine answers of weight 1
     assert score["valueQuantity"]["code"] == "{score}"
+
+
+# HL7's own SDC PHQ-9 example, unaltered: Questionnaire-questionnaire-sdc-profile-example-PHQ9
+# .json from the FHIR package hl7.fhir.uv.sdc 4.0.0-ballot (CC0-1.0; the npm registry).
+HL7_FORM = json.loads(
+    (Path(__file__).parents[1] / "samples" / "Questionnaire-sdc-phq9-hl7.json").read_text(
+        encoding="utf-8"
+    )
+)
+
+
+def test_hl7s_official_sdc_phq9_renders_and_submits_with_its_total_score(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its answers come from the contained ValueSet's expansion, their weights from the
+    expansion's itemWeight property (0, 1, 2 and 4 in this file); its total score H1/TS
+    (a calculatedExpression, type quantity) is the weights' sum."""
+    with form_client(HL7_FORM) as client:
+        tasks = Tasks(monkeypatch)
+        patient = add_patient()
+        task = tasks.add(patient, HL7_FORM)
+        link = tasks.link(task)
+        page = client.get(link)
+        assert page.status_code == 200, page.text
+        assert "<h1>Patient Health Questionnaire - 9 Item</h1>" in page.text
+        assert page.text.count('type="radio"') == 9 * 4
+        assert page.text.count("Nearly every day") == 9
+        assert "total score: <span" in page.text
+        names = field_names(page.text)
+        (group,) = HL7_FORM["item"]
+        questions = [names[item["text"]] for item in group["item"][:9]]
+        answers = dict.fromkeys(questions, "1")  # "Several days": weight 1
+        answers[questions[-1]] = "3"  # question 9, "Nearly every day": weight 4
+        assert client.post(link, data=answers).status_code == 303
+
+    stored = stored_response(task.task_id)
+    assert stored is not None
+    assert stored.body["questionnaire"] == f"{HL7_FORM['url']}|{HL7_FORM['version']}"
+    (sent,) = stored.body["item"]
+    *answered, total = sent["item"]
+    assert [i["linkId"] for i in answered] == [f"H1/T1/Q{n}" for n in range(1, 10)]
+    assert answered[0]["answer"] == [
+        {
+            "valueCoding": {
+                "system": "http://example.org/CodeSystem/CSPHQ9",
+                "code": "Several-days",
+                "display": "Several days",
+            }
+        }
+    ]
+    assert total == {
+        "linkId": "H1/TS",
+        "text": "Patient health questionnaire 9 item total score",
+        "answer": [{"valueQuantity": {"value": 12.0}}],  # 8 x 1 + 4
+    }

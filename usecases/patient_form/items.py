@@ -8,7 +8,8 @@ that takes no answer. A ``readOnly`` item is shown with its ``initial`` value, w
 response carries. An item with SDC's ``calculatedExpression`` is filled in by the form, not
 the patient: the one expression understood is the sum of the answers' weights (``weight()``
 or ``ordinal()`` then ``sum()``, as HL7's SDC PHQ-9 writes its total score), from the
-``itemWeight`` or ``ordinalValue`` extension on each option (an answer without one adds
+``itemWeight`` or ``ordinalValue`` extension on each option, or the ValueSet expansion's
+``itemWeight`` property (an answer without one adds
 nothing, as in FHIRPath); any other expression leaves the item out rather than guess.
 ``enableWhen`` takes the operators exists, =, !=, >, <, >=, <= with
 ``enableBehavior`` all (the default) or any; an item whose condition refers to an item that
@@ -30,12 +31,13 @@ ANSWERABLE = frozenset(
 MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
 CALCULATED = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression"
-WEIGHTS = frozenset(
-    {
-        "http://hl7.org/fhir/StructureDefinition/itemWeight",
-        "http://hl7.org/fhir/StructureDefinition/ordinalValue",
-    }
+ITEM_WEIGHT = "http://hl7.org/fhir/StructureDefinition/itemWeight"
+WEIGHTS = frozenset({ITEM_WEIGHT, "http://hl7.org/fhir/StructureDefinition/ordinalValue"})
+# R5's ValueSet.expansion.contains.property in R4, as HL7's SDC PHQ-9 gives its weights
+PROPERTY = (
+    "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.contains.property"
 )
+WEIGHT_PROPERTIES = frozenset({"itemWeight", "ordinalValue", "weight"})
 UNIT = "http://hl7.org/fhir/StructureDefinition/questionnaire-unit"
 UNIT_OPTION = "http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption"
 _WEIGHT_SUM = re.compile(r"\.(weight|ordinal)\(\)\s*\.sum\(\)\s*$")
@@ -154,9 +156,9 @@ def _coded(coding: Mapping[str, Any], carrier: Mapping[str, Any]) -> dict[str, A
     option: dict[str, Any] = {
         "valueCoding": {k: coding[k] for k in ("system", "code", "display") if k in coding}
     }
-    weights = [e for e in carrier.get("extension") or [] if e.get("url") in WEIGHTS]
-    if weights:
-        option["extension"] = weights
+    weight = _weight(carrier)
+    if weight is not None:
+        option["extension"] = [{"url": ITEM_WEIGHT, "valueDecimal": float(weight)}]
     return option
 
 
@@ -227,9 +229,15 @@ def _option(raw: Mapping[str, Any]) -> Option | None:
 
 
 def _weight(carrier: Mapping[str, Any]) -> decimal.Decimal | None:
+    """The weight an option, a coding or a ValueSet concept carries: the ``itemWeight`` or
+    ``ordinalValue`` extension, or an expansion's ``itemWeight`` property."""
     for ext in carrier.get("extension") or []:
         if ext.get("url") in WEIGHTS:
             return _number(ext)
+        if ext.get("url") == PROPERTY:
+            parts = {part.get("url"): part for part in ext.get("extension") or []}
+            if (parts.get("code") or {}).get("valueCode") in WEIGHT_PROPERTIES:
+                return _number(parts.get("value[x]") or {})
     return None
 
 
