@@ -90,7 +90,18 @@ def weight(patient: str, value: float, at: dt.datetime) -> dict[str, Any]:
 class Stack:
     """The API and a worker as child processes, against their own database and Redis db."""
 
-    def __init__(self, database_url: str, redis_url: str) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        redis_url: str,
+        api_processes: int = API_PROCESSES,
+        worker_processes: int = WORKER_PROCESSES,
+        as_triage_run: bool = False,
+    ) -> None:
+        """``as_triage_run``: the API as ``triage serve`` and the worker at INFO, as ``triage
+        run`` starts them (JSON log lines included), instead of bare uvicorn."""
+        self.api_processes, self.worker_processes = api_processes, worker_processes
+        self.as_triage_run = as_triage_run
         self.schema = f"bench_{uuid.uuid4().hex[:8]}"
         self.admin = sa.create_engine(
             database_url.replace("postgresql://", "postgresql+psycopg://")
@@ -128,50 +139,23 @@ class Stack:
         self.run("migrate")
         self.run("publish-rules")
         python = sys.executable
-        self.procs.append(
-            subprocess.Popen(
-                [
-                    python,
-                    "-m",
-                    "uvicorn",
-                    "api.app:create_app",
-                    "--factory",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    "--workers",
-                    "2",
-                    "--log-level",
-                    "warning",
-                    "--no-access-log",
-                ],
-                env=self.env,
-                cwd=ROOT,
-                stdout=self.log,
-                stderr=self.log,
-            )
+        where = ["--host", "127.0.0.1", "--port", str(self.port)]
+        quiet = ["--log-level", "warning", "--no-access-log"]
+        api = (
+            [python, "-m", "cli", "serve", *where, "--workers", str(self.api_processes)]
+            if self.as_triage_run
+            else [python, "-m", "uvicorn", "api.app:create_app", "--factory", *where, *quiet]
         )
-        self.procs.append(
-            subprocess.Popen(
-                [
-                    python,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "worker.app",
-                    "worker",
-                    f"--concurrency={WORKER_PROCESSES}",
-                    "--loglevel=WARNING",
-                    "--without-gossip",
-                    "--without-mingle",
-                ],
-                env=self.env,
-                cwd=ROOT,
-                stdout=self.log,
-                stderr=self.log,
+        if not self.as_triage_run:
+            api += ["--workers", str(self.api_processes)]
+        level = "INFO" if self.as_triage_run else "WARNING"
+        worker = [python, "-m", "celery", "-A", "worker.app", "worker"]
+        worker += [f"--concurrency={self.worker_processes}", f"--loglevel={level}"]
+        worker += ["--without-gossip", "--without-mingle"]
+        for command in (api, worker):
+            self.procs.append(
+                subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=self.log, stderr=self.log)
             )
-        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
