@@ -20,6 +20,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+ATTEMPTS = 8
+KEEP_ALIVE = 4.0  # seconds an idle connection is reused (uvicorn closes them after 5)
+
 
 @dataclass
 class Sent:
@@ -44,14 +47,22 @@ class Connections:
     port: int
     headers: dict[str, str]
     max_connections: int = 256
-    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = field(default_factory=list)
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = field(
+        default_factory=list
+    )
     opened: int = 0
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
+    resent: int = 0  # sent again after the connection broke (an app would, too)
+    failed: int = 0  # given up after ATTEMPTS
 
     async def take(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         while True:
-            if self.idle:
-                return self.idle.pop()
+            while self.idle:
+                reader, writer, since = self.idle.pop()
+                if time.monotonic() - since < KEEP_ALIVE:
+                    return reader, writer
+                writer.close()  # the server may have closed it by now (uvicorn: after 5 s)
+                self.opened -= 1
             if self.opened < self.max_connections:
                 self.opened += 1
                 try:
@@ -67,7 +78,7 @@ class Connections:
         if conn is None:
             self.opened -= 1
         else:
-            self.idle.append(conn)
+            self.idle.append((*conn, time.monotonic()))
         while self.waiters:
             waiter = self.waiters.pop(0)
             if not waiter.done():
@@ -75,21 +86,22 @@ class Connections:
                 break
 
     def close(self) -> None:
-        for _, writer in self.idle:
+        for _, writer, _ in self.idle:
             writer.close()
+        self.opened -= len(self.idle)
         self.idle.clear()
 
     async def send(self, request: Request) -> tuple[int, Any]:
-        """Send one POST and read its answer; a connection the server closed while idle is
-        replaced and the request sent again (each body carries its own identifier, so the
-        service stores it once)."""
+        """Send one POST and read its answer; on a broken connection the request is sent
+        again on another (each body carries its own identifier, so the service stores it
+        once), up to ``ATTEMPTS`` times; then its status is 0."""
         head = (
             f"POST {request.path} HTTP/1.1\r\nHost: {self.host}\r\n"
             f"Content-Length: {len(request.body)}\r\n"
             + "".join(f"{k}: {v}\r\n" for k, v in self.headers.items())
             + "\r\n"
         ).encode()
-        for attempt in range(3):
+        for attempt in range(ATTEMPTS):
             conn = await self.take()
             reader, writer = conn
             try:
@@ -113,8 +125,8 @@ class Connections:
             except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
                 writer.close()
                 self.give(None)
-                if attempt == 2:
-                    raise
+                self.resent += 1
+                await asyncio.sleep(0.05 * attempt)
                 continue
             if close:
                 writer.close()
@@ -122,7 +134,8 @@ class Connections:
             else:
                 self.give(conn)
             return status, json.loads(body) if body else None
-        raise AssertionError("unreachable")
+        self.failed += 1
+        return 0, None
 
 
 async def run_schedule(
