@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session, create_engine
 
 from runtime import caches
@@ -20,6 +22,7 @@ from runtime.settings import get_settings
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 OSLO = ZoneInfo("Europe/Oslo")
 DB_THREADS = 12  # request threads per API process, and pooled connections per engine
+PING_AFTER_IDLE = 2.0  # seconds a pooled connection may rest before it is tested
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -58,7 +61,35 @@ def make_engine(url: str) -> Engine:
     # As many pooled connections as an API process runs request threads (api.app limits
     # them to DB_THREADS): a connection opened past the pool is closed after one request,
     # and opening one costs PostgreSQL a process fork, more than the request itself.
-    return create_engine(url, pool_pre_ping=True, pool_size=DB_THREADS, max_overflow=5)
+    engine = create_engine(url, pool_size=DB_THREADS, max_overflow=5)
+    event.listen(engine, "checkin", _rested_since)
+    event.listen(engine, "checkout", _ping_if_rested)
+    return engine
+
+
+def _rested_since(_dbapi_connection: Any, record: Any) -> None:
+    record.info["rested_since"] = time.monotonic()
+
+
+def _ping_if_rested(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Test a pooled connection that has rested: one PostgreSQL restarted, or a firewall
+    cut, while it lay in the pool is replaced before a request uses it (the pool takes
+    another on ``DisconnectionError``). One in use moments ago is not asked: the ping on
+    every checkout (``pool_pre_ping``) was a round trip per request and per judging job.
+    A connection that breaks while busy fails that one request or job (the app sends
+    again on 503; the job is retried), and SQLAlchemy then discards the whole pool."""
+    rested = record.info.get("rested_since")
+    if rested is None or time.monotonic() - rested < PING_AFTER_IDLE:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+        dbapi_connection.rollback()
+    except Exception as exc:
+        raise DisconnectionError("a pooled connection did not answer") from exc
 
 
 _engines = caches.lru("db.engine", maxsize=1)
