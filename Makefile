@@ -11,7 +11,7 @@ BROWSER_PKGS := chromium chromium-driver
 
 .DEFAULT_GOAL := help
 .PHONY: help setup assets browser run test test-safety test-faults test-abuse lint typecheck check-rules test-rules bench \
-	bench-ingest bench-burst bench-web bench-soak bench-stats bench-history bench-replay bench-tasks bench-form clean
+	bench-ingest bench-e2e bench-burst bench-web bench-soak bench-stats bench-history bench-replay bench-tasks bench-form clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -89,6 +89,15 @@ bench-ingest: setup ## ingest speed on PostgreSQL + Redis + a worker (installs w
 		&& (apt-get install -y -q wrk >/dev/null 2>&1 || (apt-get update -q >/dev/null \
 		&& apt-get install -y -q wrk >/dev/null))) || echo "wrk not installed: Python client only"
 	$(BIN)/python bench/ingest.py
+
+WRK_INSTALL = command -v wrk >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
+		&& (apt-get install -y -q wrk >/dev/null 2>&1 || (apt-get update -q >/dev/null \
+		&& apt-get install -y -q wrk >/dev/null))) || echo "wrk not installed: Python client only"
+
+E2E_ARGS ?=
+bench-e2e: setup ## POST -> worklist under load: open-loop rate sweep, CPU per upload, bursts, memory (PostgreSQL + Redis)
+	@$(WRK_INSTALL)
+	$(BIN)/python bench/e2e.py $(E2E_ARGS)
 
 bench-burst: setup ## the worker judging a 288-reading CGM Bundle, each as of its own time (PostgreSQL)
 	$(BIN)/python bench/burst.py

@@ -97,11 +97,12 @@ class Stack:
         api_processes: int = API_PROCESSES,
         worker_processes: int = WORKER_PROCESSES,
         as_triage_run: bool = False,
+        worker_pool: str | None = None,
     ) -> None:
         """``as_triage_run``: the API as ``triage serve`` and the worker at INFO, as ``triage
         run`` starts them (JSON log lines included), instead of bare uvicorn."""
         self.api_processes, self.worker_processes = api_processes, worker_processes
-        self.as_triage_run = as_triage_run
+        self.as_triage_run, self.worker_pool = as_triage_run, worker_pool
         self.schema = f"bench_{uuid.uuid4().hex[:8]}"
         self.admin = sa.create_engine(
             database_url.replace("postgresql://", "postgresql+psycopg://")
@@ -152,6 +153,8 @@ class Stack:
         worker = [python, "-m", "celery", "-A", "worker.app", "worker"]
         worker += [f"--concurrency={self.worker_processes}", f"--loglevel={level}"]
         worker += ["--without-gossip", "--without-mingle"]
+        if self.worker_pool:
+            worker += [f"--pool={self.worker_pool}"]
         for command in (api, worker):
             self.procs.append(
                 subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=self.log, stderr=self.log)
