@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import resource
 import subprocess
@@ -49,6 +50,8 @@ from procs import named_cpu, tree_cpu, tree_rss
 
 DRAIN_LIMIT = 120.0
 PROFILE = ""  # --profile DIR
+FORWARDERS: list[int] = []  # --netns: the socat processes, whose CPU is reported apart
+NOT_SERVER = ("load generator", "socat forwarding")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -79,6 +82,7 @@ def cpu_now(stack: Stack, watch: Watch) -> dict[str, float]:
         "redis": named_cpu("redis-server"),
         "load generator": resource.getrusage(resource.RUSAGE_SELF).ru_utime
         + resource.getrusage(resource.RUSAGE_SELF).ru_stime,
+        **({"socat forwarding": sum(tree_cpu(pid) for pid in FORWARDERS)} if FORWARDERS else {}),
     }
 
 
@@ -226,7 +230,7 @@ async def main_async(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
     clinician = stack.token("clinician")
     author = stack.token("author")
     headers = {"Authorization": f"Bearer {clinician}", "Content-Type": "application/fhir+json"}
-    conns = Connections("127.0.0.1", stack.port, headers)
+    conns = Connections(stack.api_host, stack.port, headers)
     try:
         async with httpx.AsyncClient(base_url=stack.base, headers=headers, timeout=60) as client:
             heart = await data.enrolled_patients(client, 0, 120, data.HEART)
@@ -267,7 +271,7 @@ async def main_async(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
         if steady is not None:
             floor = floor_seconds()
             per_upload = {k: v / steady["uploads"] for k, v in steady["cpu_s"].items()}
-            server = sum(v for k, v in per_upload.items() if k != "load generator")
+            server = sum(v for k, v in per_upload.items() if k not in NOT_SERVER)
             out["cpu"] = {
                 "per_upload_ms": {k: 1000 * v for k, v in per_upload.items()},
                 "server_ms": 1000 * server,
@@ -348,6 +352,9 @@ def main() -> None:
         "--worker-pool", help="Celery pool (prefork, threads, solo); default: as triage"
     )
     parser.add_argument("--no-bursts", action="store_true")
+    parser.add_argument(
+        "--netns", action="store_true", help="API and worker in network namespaces of their own"
+    )
     parser.add_argument("--no-api", action="store_true", help="leave out the API-alone figures")
     parser.add_argument("--json", help="write every figure to this file")
     parser.add_argument("--profile", default="", help="py-spy the API and worker into DIR")
@@ -365,11 +372,20 @@ def main() -> None:
         as_triage_run=True,
         worker_pool=args.worker_pool,
     )
-    try:
-        stack.start()
-        out = asyncio.run(main_async(args, stack))
-    finally:
-        stack.stop()
+    with contextlib.ExitStack() as places:
+        if args.netns:
+            from e2e_netns import separate_hosts
+
+            where, stack.api_host, forwarders = places.enter_context(
+                separate_hosts(stack.env["DATABASE_URL"], stack.env["REDIS_URL"])
+            )
+            stack.places = where
+            FORWARDERS.extend(forwarders)
+        try:
+            stack.start()
+            out = asyncio.run(main_async(args, stack))
+        finally:
+            stack.stop()
     print()
     print(table(out))
     if "cpu" in out:

@@ -119,9 +119,16 @@ class Stack:
             **RATE_LIMITS_OFF,
         }
         self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.api_host = "127.0.0.1"
+        # Where each process runs: a command prefix (``ip netns exec NS``) and the settings
+        # that differ there (the database and broker as seen from that namespace).
+        self.places: dict[str, tuple[list[str], dict[str, str]]] = {}
         self.procs: list[subprocess.Popen[bytes]] = []
         self.log = Path(f"/tmp/bench-ingest-{self.schema}.log").open("wb")  # noqa: SIM115 (closed in stop)
+
+    @property
+    def base(self) -> str:
+        return f"http://{self.api_host}:{self.port}"
 
     def run(self, *args: str) -> None:
         subprocess.run(
@@ -140,7 +147,7 @@ class Stack:
         self.run("migrate")
         self.run("publish-rules")
         python = sys.executable
-        where = ["--host", "127.0.0.1", "--port", str(self.port)]
+        where = ["--host", self.api_host, "--port", str(self.port)]
         quiet = ["--log-level", "warning", "--no-access-log"]
         api = (
             [python, "-m", "cli", "serve", *where, "--workers", str(self.api_processes)]
@@ -155,9 +162,16 @@ class Stack:
         worker += ["--without-gossip", "--without-mingle"]
         if self.worker_pool:
             worker += [f"--pool={self.worker_pool}"]
-        for command in (api, worker):
+        for name, command in (("api", api), ("worker", worker)):
+            prefix, env = self.places.get(name, ([], {}))
             self.procs.append(
-                subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=self.log, stderr=self.log)
+                subprocess.Popen(
+                    [*prefix, *command],
+                    env={**self.env, **env},
+                    cwd=ROOT,
+                    stdout=self.log,
+                    stderr=self.log,
+                )
             )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
