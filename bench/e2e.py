@@ -167,6 +167,7 @@ async def one_rate(
         "p99_ms": 1000 * percentile(latencies, 0.99),
         "max_ms": 1000 * max(latencies, default=float("nan")),
         "judged_per_s_while_sending": judged_while_sending / sending,
+        "accepted_per_s": len(sent) / sending,  # below the rate: the API is the limit
         "backlog_at_end": left,
         "backlog_growth_per_s": left / sending,
         "all_judged": complete,
