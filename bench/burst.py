@@ -26,6 +26,8 @@ from typing import Any
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from schema import bench_schema
 
 
 def cgm(patient_id: str, mg_dl: float, at: dt.datetime) -> dict[str, Any]:
@@ -50,23 +52,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
-    schema = f"bench_burst_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(args.database_url.replace("postgresql://", "postgresql+psycopg://"))
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    os.environ.update(
-        {
-            "ENVIRONMENT": "test",
-            "JWT_SECRET": f"bench-{uuid.uuid4().hex}{uuid.uuid4().hex}",
-            "DATABASE_URL": f"{args.database_url}?options=-csearch_path%3D{schema}",
-        }
-    )
-    try:
+    with bench_schema(args.database_url, "bench_burst"):
         timings = run(args.runs)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
     print(
         f"worker job for a 288-reading CGM Bundle over 14 days of history: median "
         f"{statistics.median(timings) * 1000:.0f} ms (runs: "

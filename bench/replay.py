@@ -25,7 +25,6 @@ import resource
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +33,8 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-
 from ingest import fnr  # noqa: E402  (bench/ingest.py: the synthetic-id convention)
+from schema import bench_schema  # noqa: E402  (bench/schema.py)
 
 START = dt.datetime(2026, 6, 1, 6, 0, tzinfo=dt.UTC)
 WEIGHT = "http://loinc.org|29463-7"
@@ -204,26 +203,14 @@ def main() -> None:
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--keep", help="use (and keep) this schema; generate only if empty")
     args = parser.parse_args()
-    schema = args.keep or f"bench_replay_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(args.database_url.replace("postgresql://", "postgresql+psycopg://"))
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-    os.environ.update(
-        {
-            "ENVIRONMENT": "test",
-            "JWT_SECRET": f"bench-{uuid.uuid4().hex}{uuid.uuid4().hex}",
-            "DATABASE_URL": f"{args.database_url}?options=-csearch_path%3D{schema}",
-            "REDIS_URL": "",
-            "RATE_LIMIT_STAFF_PER_MINUTE": "100000",
-        }
-    )
-    try:
+    with bench_schema(
+        args.database_url,
+        "bench_replay",
+        args.keep,
+        REDIS_URL="",
+        RATE_LIMIT_STAFF_PER_MINUTE="100000",
+    ):
         run(args)
-    finally:
-        if not args.keep:
-            with admin.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

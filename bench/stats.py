@@ -23,11 +23,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,8 +37,8 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-
 from ingest import fnr  # noqa: E402  (bench/ingest.py: the synthetic-id convention)
+from schema import bench_schema  # noqa: E402  (bench/schema.py)
 
 PATHWAY = "copd"
 # The four pathways the patients are in: patient n is in PATHWAYS[n % 4] (copd twice).
@@ -367,24 +365,8 @@ def main() -> None:
     parser.add_argument("--only", help="time only month or week")
     parser.add_argument("--keep", help="use (and keep) this schema; generate only if empty")
     args = parser.parse_args()
-    schema = args.keep or f"bench_stats_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(args.database_url.replace("postgresql://", "postgresql+psycopg://"))
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-    os.environ.update(
-        {
-            "ENVIRONMENT": "test",
-            "JWT_SECRET": f"bench-{uuid.uuid4().hex}{uuid.uuid4().hex}",
-            "DATABASE_URL": f"{args.database_url}?options=-csearch_path%3D{schema}",
-        }
-    )
-    try:
+    with bench_schema(args.database_url, "bench_stats", args.keep):
         run(args)
-    finally:
-        if not args.keep:
-            with admin.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def run(args: argparse.Namespace) -> None:

@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +30,8 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from schema import bench_schema  # noqa: E402  (bench/schema.py)
 
 PATHWAYS = ("wrist-fracture", "depression-phq9", "copd", "epilepsy")
 NOW = dt.datetime(2026, 11, 30, 6, 0, tzinfo=dt.UTC)
@@ -92,23 +92,8 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=100_000)
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
-    schema = f"bench_tasks_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(args.database_url.replace("postgresql://", "postgresql+psycopg://"))
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    os.environ.update(
-        {
-            "ENVIRONMENT": "test",
-            "JWT_SECRET": f"bench-{uuid.uuid4().hex}{uuid.uuid4().hex}",
-            "DATABASE_URL": f"{args.database_url}?options=-csearch_path%3D{schema}",
-        }
-    )
-    try:
+    with bench_schema(args.database_url, "bench_tasks"):
         run(args.patients)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def run(patients: int) -> None:
