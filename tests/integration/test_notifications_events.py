@@ -56,6 +56,49 @@ def test_a_result_with_a_patient_message_is_a_result_ready_event(client: TestCli
     assert event.status == "pending" and event.link is None
 
 
+def _panel(pid: str, systolic: int, at: dt.datetime) -> dict[str, object]:
+    def part(code: str, value: int) -> dict[str, object]:
+        unit = {"unit": "mmHg", "system": "http://unitsofmeasure.org", "code": "mm[Hg]"}
+        return {
+            "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+            "valueQuantity": {"value": value, **unit},
+        }
+
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+        "subject": {"reference": f"Patient/{pid}"},
+        "effectiveDateTime": at.isoformat(),
+        "component": [part("8480-6", systolic), part("8462-4", 80)],
+    }
+
+
+def test_a_bundle_of_readings_is_one_event_for_the_reading_that_matters_most(
+    client: TestClient,
+) -> None:
+    """A week of home blood pressures sent at once gives one "result ready" (an SMS
+    gateway texts each event): for the severe reading (red), though a calmer one is newer."""
+    pid, _ = h.new_patient(client, "hypertension-home-bp")
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    systolics = [128, 131, 186, 126]  # the third is severe: red, with a message
+    entries = [
+        {
+            "fullUrl": f"urn:uuid:00000000-0000-4000-8000-00000000000{n}",
+            "resource": _panel(pid, value, now - dt.timedelta(hours=12 * (len(systolics) - n))),
+            "request": {"method": "POST", "url": "Observation"},
+        }
+        for n, value in enumerate(systolics)
+    ]
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+    answer = client.post("/fhir", json=bundle, headers=h.bearer("patient", pid))
+    assert answer.status_code == 200, answer.text
+    ids = [e["response"]["location"].split("/")[1] for e in answer.json()["entry"]]
+    h.judge_pending()
+    (event,) = rows(pid)
+    assert (event.kind, event.resource_id) == ("result-ready", ids[2])
+
+
 def test_reminders_go_out_at_remind_after_once_each(client: TestClient) -> None:
     pid = new_patient_row()
     task = StandInTask(f"t-{pid}", pid, "epilepsy", DUE)

@@ -72,14 +72,21 @@ def _tell_patient(
     judgements: list[Judgement],
     now: dt.datetime,
 ) -> None:
-    """A "result ready" event for each upload whose result has a message for the patient,
-    in the transaction that stores the result (docs/notifications.md)."""
-    for judgement in judgements:
-        resource = judgement.resource
-        if resource is not None and judgement.record.get("patient_message"):
-            notifications.result_ready(
-                session, patient_id, pathway.id, resource.id, resource.version_id, now
-            )
+    """One "result ready" event for the uploads this job judged on the pathway whose result
+    has a message for the patient, in the transaction that stores the results
+    (docs/notifications.md): for the one that matters most to the patient, the worst level
+    and then the newest. A Bundle of a week's blood pressures is one event, not fourteen:
+    an SMS gateway sends a text for each event it gets."""
+    told = [
+        (j.level, j.as_of, resource)
+        for j in judgements
+        if (resource := j.resource) is not None and j.record.get("patient_message")
+    ]
+    if told:
+        _, _, resource = max(told, key=lambda t: (t[0], t[1]))
+        notifications.result_ready(
+            session, patient_id, pathway.id, resource.id, resource.version_id, now
+        )
 
 
 @dataclass
