@@ -92,13 +92,23 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
     def check_secret(self) -> None:
-        """Refuse to run outside development with a placeholder signing secret."""
-        if self.environment != "development" and (
-            self.jwt_secret in PLACEHOLDER_SECRETS or len(self.jwt_secret) < 32
-        ):
+        """Refuse to run outside development with a placeholder signing secret, or with a
+        webhook for notifications whose signing secret is empty or short (the receiver could
+        not tell our events from anyone's)."""
+        if self.environment == "development":
+            return
+        if self.jwt_secret in PLACEHOLDER_SECRETS or len(self.jwt_secret) < 32:
             raise RuntimeError(
                 "JWT_SECRET is a placeholder or shorter than 32 characters; set a real secret "
                 f"before running with ENVIRONMENT={self.environment}"
+            )
+        if self.notify_url and (
+            self.notify_secret in PLACEHOLDER_SECRETS or len(self.notify_secret) < 32
+        ):
+            raise RuntimeError(
+                "NOTIFY_URL is set but NOTIFY_SECRET is empty, a placeholder or shorter than 32 "
+                "characters; set the secret the receiver checks the signature with before "
+                f"running with ENVIRONMENT={self.environment}"
             )
 
 
