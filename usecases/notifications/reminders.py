@@ -14,23 +14,15 @@ from store.db import session_scope
 from store.pathways import compiled, latest_rows
 from store.tasks import FormTask
 from triage import Pathway
+from usecases.notifications.outbox import FormTask as TaskOfPatient
 from usecases.notifications.outbox import enqueue, form_link
 
 __all__ = ["ReadyTask", "ready_tasks", "send_reminders"]
 
 
-class ReadyTask(Protocol):
-    """A form task with status ``ready`` (helper A's ``store.tasks.FormTask``): ``due`` is
-    the start of its restriction period."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def patient_id(self) -> str: ...
-
-    @property
-    def pathway_id(self) -> str: ...
+class ReadyTask(TaskOfPatient, Protocol):
+    """A form task with status ``ready`` (``store.tasks.FormTask``): what any notification
+    needs of a task, and ``due``, the start of its restriction period."""
 
     @property
     def due(self) -> dt.datetime: ...
