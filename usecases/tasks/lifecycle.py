@@ -133,7 +133,10 @@ def reopen_unanswered(session: Session, resource: Resource) -> int:
     before the task's due time. The form is owed again, so the task is open again (the
     waiting list shows it, its link works), unless a later task of the same pathway already
     asks the patient for the form: then that one stands, and the old one stays as it was.
-    Returns how many were reopened."""
+    Returns how many were reopened. A first version never completed a task before its own
+    job (it is being judged now), so only a correction is looked at: no query for the rest."""
+    if resource.version_id == 1:
+        return 0
     completed = session.exec(
         select(FormTask).where(
             FormTask.patient_id == resource.patient_id,
