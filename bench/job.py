@@ -40,7 +40,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=40)
     parser.add_argument("--uploads", type=int, default=600)
-    parser.add_argument("--profile", default=None, help="cProfile sort key, e.g. cumulative")
+    parser.add_argument(
+        "--profile",
+        default=None,
+        help="cProfile sort key (cumulative, tottime), or dump: to /tmp/job.prof",
+    )
     parser.add_argument("--database-url", default=os.environ.get("TEST_POSTGRES_URL", PG))
     args = parser.parse_args()
     with bench_schema(args.database_url, "bench_job", BROKER_URL="memory://"):
@@ -137,6 +141,7 @@ def run(patients: int, uploads: int, profile: str | None) -> None:
     times: list[float] = []
     counted: collections.Counter[str] = collections.Counter()
     trips = 0
+    cpu = 0.0
     for outbox_id in rows:
         with engine.begin() as conn:
             conn.execute(
@@ -145,24 +150,30 @@ def run(patients: int, uploads: int, profile: str | None) -> None:
         statements.clear()
         commands.clear()
         began = time.perf_counter()
+        began_cpu = time.process_time()
         if profiler:
             profiler.enable()
         job.triage_outbox(outbox_id)
         if profiler:
             profiler.disable()
         times.append(time.perf_counter() - began)
+        cpu += time.process_time() - began_cpu
         counted.update(statements)
         trips += len(statements) + len(commands)
     base.BaseConnection._exec_command = sent  # type: ignore[method-assign]
     jobs = len(rows)
+    median = statistics.median(times) * 1000
+    mean = statistics.mean(times) * 1000
     print(
-        f"{jobs} jobs, {patients} patients; per job: median {statistics.median(times) * 1000:.2f} ms,"
-        f" mean {statistics.mean(times) * 1000:.2f} ms; {sum(counted.values()) / jobs:.2f}"
-        f" statements, {trips / jobs:.2f} round trips"
+        f"{jobs} jobs, {patients} patients; per job: median {median:.2f} ms, mean {mean:.2f} ms,"
+        f" CPU {cpu / jobs * 1000:.2f} ms; {sum(counted.values()) / jobs:.2f} statements,"
+        f" {trips / jobs:.2f} round trips"
     )
     for kind, count in counted.most_common():
         print(f"  {count / jobs:5.2f}  {kind}")
-    if profiler:
+    if profiler and profile == "dump":
+        profiler.dump_stats("/tmp/job.prof")
+    elif profiler:
         pstats.Stats(profiler).sort_stats(profile).print_stats("work/main|site-packages", 40)
 
 

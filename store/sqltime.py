@@ -1,4 +1,5 @@
-"""Time arithmetic in SQL that the use cases share: :func:`shifted` adds a pathway's
+"""Time arithmetic in SQL that the use cases share: :func:`seconds_before` moves a stored
+time back by whole seconds (the judging job's windows); :func:`shifted` adds a pathway's
 :class:`triage.Duration` to a stored time in the database, exactly as
 :meth:`triage.Duration.after` does (the statistics' schedule chain and the form tasks'
 due times; the tests compare the two on awkward dates, on both databases)."""
@@ -14,7 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from store.models import UTCDateTime
 from triage.durations import Duration
 
-__all__ = ["shifted"]
+__all__ = ["seconds_before", "shifted"]
 
 
 def shifted(session: Session, when: Any, duration: Duration) -> ColumnElement[Any]:
@@ -42,4 +43,21 @@ def shifted(session: Session, when: Any, duration: Duration) -> ColumnElement[An
         type_=text,
     )
     fraction = sa.func.substr(sa.type_coerce(when, text), 20, type_=text)
+    return sa.type_coerce(moved + fraction, UTCDateTime())
+
+
+def seconds_before(session: Session, when: Any, seconds: int) -> ColumnElement[Any]:
+    """``when`` minus ``seconds`` (a whole number) in SQL, comparable with a stored time."""
+    if session.get_bind().dialect.name != "sqlite":
+        back = sa.func.make_interval(0, 0, 0, 0, 0, 0, seconds)
+        return sa.type_coerce(
+            sa.type_coerce(when, sa.DateTime(timezone=True)) - back, UTCDateTime()
+        )
+    # SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC). The whole seconds go through
+    # datetime(), the fraction around it: datetime() counts in milliseconds and would round
+    # .999999 up to the next second. (``when`` keeps its type: a bound time is text too.)
+    text = sa.String()
+    whole = sa.func.substr(when, 1, 19, type_=text)
+    moved = sa.func.datetime(whole, f"-{int(seconds)} seconds", type_=text)
+    fraction = sa.func.substr(when, 20, type_=text)
     return sa.type_coerce(moved + fraction, UTCDateTime())

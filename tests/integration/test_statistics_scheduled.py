@@ -147,6 +147,7 @@ AWKWARD = [
     dt.datetime(2024, 2, 29, 23, 59, 59, tzinfo=dt.UTC),  # a leap day, a second to midnight
     dt.datetime(2026, 3, 28, 23, 30, tzinfo=dt.UTC),  # the night Oslo moves its clocks
     dt.datetime(2025, 12, 31, 0, 0, tzinfo=dt.UTC),  # into the next year
+    dt.datetime(2026, 4, 30, 23, 59, 59, 999999, tzinfo=dt.UTC),  # SQLite would round it up
 ]
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from store.models import Enrolment
+from store.models import Enrolment, Patient
 
-__all__ = ["active_enrolments"]
+__all__ = ["active_enrolments", "lock_patient"]
 
 
 def active_enrolments(session: Session, patient_id: str) -> dict[str, Enrolment]:
@@ -19,3 +19,21 @@ def active_enrolments(session: Session, patient_id: str) -> dict[str, Enrolment]
             )
         )
     }
+
+
+def lock_patient(session: Session, patient_id: str) -> dict[str, Enrolment]:
+    """Lock the patient for this job, and read their active enrolments in the same round trip.
+
+    One job per patient at a time: without the lock, two jobs could both find no open item,
+    or both hold an item's level from data the other has not seen. FOR NO KEY UPDATE (of the
+    patient row only) does not block the API's inserts, whose foreign-key checks take KEY
+    SHARE; SQLite serialises writers anyway."""
+    active = (col(Enrolment.patient_id) == col(Patient.id)) & col(Enrolment.active).is_(True)
+    rows = session.exec(
+        select(Patient.id, Enrolment)
+        .select_from(Patient)
+        .outerjoin(Enrolment, active)
+        .where(Patient.id == patient_id)
+        .with_for_update(of=Patient, key_share=True)
+    ).all()
+    return {e.pathway_id: e for _, e in rows if e is not None}

@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,7 @@ from sqlmodel import Session, col, select
 
 from fhir_adapters import flatten_response, parse_resource
 from store.models import Reading, Resource, UTCDateTime
+from store.sqltime import seconds_before
 from triage import (
     Level,
     Measurement,
@@ -311,7 +313,11 @@ def _responses(
     first = session.exec(
         base.where(when <= start).order_by(*(o.desc() for o in order)).limit(1)
     ).first()
-    later = session.exec(base.where(when > start, when <= end).order_by(*order)).all()
+    later = (
+        session.exec(base.where(when > start, when <= end).order_by(*order)).all()
+        if end > start  # one moment (most jobs): nothing can lie between
+        else []
+    )
     return ([first] if first is not None else []) + list(later)
 
 
@@ -340,24 +346,24 @@ def _measurements(
     horizons = _horizons(pathway)
     if not horizons:
         return []
-    codes = list(horizons)
-    anchors = dict(
-        session.exec(
-            select(Reading.code, func.max(Reading.time))
+    longest = max(horizons.values())
+    # Each code's newest reading at or before ``start`` is found inside the same statement
+    # (one round trip, not two); with none, the window reaches back from ``start``.
+    anchored = sa.bindparam("start", start, type_=UTCDateTime())
+    wanted = []
+    for code, span in horizons.items():
+        newest = (
+            sa.select(func.max(Reading.time))
             .where(
                 col(Reading.patient_id) == patient_id,
-                col(Reading.code).in_(codes),
-                col(Reading.time) <= start,
+                col(Reading.code) == code,
+                col(Reading.time) <= anchored,
             )
-            .group_by(col(Reading.code))
-        ).all()
-    )
-    longest = max(horizons.values())
-    wanted = [
-        (col(Reading.code) == code)
-        & (col(Reading.time) >= min(anchors.get(code, start), start) - span)
-        for code, span in horizons.items()
-    ]
+            .scalar_subquery()
+        )
+        anchor = sa.type_coerce(func.coalesce(newest, anchored), UTCDateTime())
+        since = seconds_before(session, anchor, math.ceil(span.total_seconds()))
+        wanted.append((col(Reading.code) == code) & (col(Reading.time) >= since))
     # A value coded several ways is found by any of them: such rows are few, and routed below.
     wanted.append(col(Reading.alt).is_not(None) & (col(Reading.time) >= start - longest))
     # Plain columns, not ORM objects: a CGM window is thousands of rows, and building an

@@ -117,18 +117,42 @@ def _apply(
     item.updated = now
     session.add(item)
     session.flush()  # the UNIQUE open_key is checked here, before the event names the item
-    session.add(
-        WorklistEvent(
-            item_id=item.id,
-            at=now,
-            actor=ACTOR,
-            change=change.change,
-            level=change.level.label,
-            result_id=result_id,
-            detail={"from": before, "status": change.status, **detail},
-        )
+    _event(
+        session,
+        item,
+        now,
+        change.change,
+        change.level.label,
+        result_id,
+        {"from": before, "status": change.status, **detail},
     )
     return item
+
+
+_EVENT = WorklistEvent.__table__.insert()  # type: ignore[attr-defined]  # built once
+
+
+def _event(
+    session: Session,
+    item: WorklistItem,
+    now: dt.datetime,
+    change: str,
+    level: str,
+    result_id: str | None,
+    detail: dict[str, Any],
+) -> None:
+    """The item's history row, inserted at once: no ORM object to track for a row the job
+    never reads again."""
+    row = {
+        "item_id": item.id,
+        "at": now,
+        "actor": ACTOR,
+        "change": change,
+        "level": level,
+        "result_id": result_id,
+        "detail": detail,
+    }
+    session.execute(_EVENT, row)
 
 
 def apply_results(
@@ -213,16 +237,7 @@ def _note(
     item.reasons = merge_reasons(item.reasons, notes)
     item.updated = now
     session.add(item)
-    session.add(
-        WorklistEvent(
-            item_id=item.id,
-            at=now,
-            actor=ACTOR,
-            change="noted",
-            level=item.level,
-            detail={"notes": [note.get("kind") for note in notes]},
-        )
-    )
+    _event(session, item, now, "noted", item.level, None, {"notes": [n.get("kind") for n in notes]})
     return item
 
 

@@ -26,19 +26,20 @@ import logging
 import os
 import time
 
+from sqlalchemy import bindparam
 from sqlalchemy import update as sa_update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from runtime import clock, metrics
 from runtime.logs import adopt_request_id
-from store.models import Outbox, Patient, Resource
+from store.models import Enrolment, Outbox, Resource
 from store.pathways import pathways_in_force, shadows_in_force
-from usecases.judging.enrolments import active_enrolments
+from usecases.judging.enrolments import lock_patient
 from usecases.judging.failures import MissingData, describe_error, record_failure
 from usecases.judging.rejudge import rejudge
 from usecases.judging.retry import with_conflict_retry
-from usecases.judging.routing import Routing, routes_of
+from usecases.judging.routing import Codings, Routing, load_with_codings, routes_of
 from usecases.judging.shadow import ShadowWork, judge_shadows
 from usecases.judging.uploads import judge_uploads, unread_forms
 from usecases.tasks import complete_for_response
@@ -61,24 +62,27 @@ def triage_outbox(outbox_id: int, attempt: int = 0) -> str:
     return outcome
 
 
-def _load(session: Session, outbox_id: int) -> tuple[Outbox, list[Resource]]:
-    """The outbox row, locked, and the uploads it names (none when it is done already:
-    under load most rows of a batch were taken along by an earlier job of their patient)."""
+def _load(session: Session, outbox_id: int) -> tuple[Outbox, list[Resource], Codings]:
+    """The outbox row, locked, the uploads it names and their readings' codings (none when
+    it is done already: under load most rows of a batch were taken along by an earlier job
+    of their patient)."""
     outbox = session.get(Outbox, outbox_id, with_for_update=True)
     if outbox is None:
         raise MissingData(f"outbox row {outbox_id} does not exist")
     adopt_request_id(outbox.request_id)
     if outbox.done_at is not None:
-        return outbox, []
+        return outbox, [], {}
     wanted = list(dict.fromkeys(outbox.resource_ids))
-    found = session.exec(select(Resource).where(Resource.id.in_(wanted))).all()  # type: ignore[attr-defined]
+    found, codings = load_with_codings(session, wanted) if wanted else ([], {})
     by_id = {resource.id: resource for resource in found}
     if len(by_id) != len(wanted):
         raise MissingData(f"outbox row {outbox_id}: {len(wanted) - len(by_id)} resources missing")
-    return outbox, [by_id[rid] for rid in wanted]
+    return outbox, [by_id[rid] for rid in wanted], codings
 
 
-def _claim_pending(session: Session, outbox: Outbox) -> tuple[list[Outbox], list[Resource]]:
+def _claim_pending(
+    session: Session, outbox: Outbox
+) -> tuple[list[Outbox], list[Resource], Codings]:
     """Other uploads of the same patient still waiting, which no other job holds.
 
     Triaging them with this one evaluates the patient's data once instead of once per
@@ -101,14 +105,14 @@ def _claim_pending(session: Session, outbox: Outbox) -> tuple[list[Outbox], list
     )
     claimed = list(session.exec(query))
     if not claimed:
-        return [], []
+        return [], [], {}
     wanted = list(dict.fromkeys(rid for row in claimed for rid in row.resource_ids))
-    found = session.exec(select(Resource).where(Resource.id.in_(wanted))).all()  # type: ignore[attr-defined]
+    found, codings = load_with_codings(session, wanted)
     present = {r.id for r in found}
     # A row whose data is not all there is left to its own task (which reports it).
     complete = [row for row in claimed if all(rid in present for rid in row.resource_ids)]
     keep = {rid for row in complete for rid in row.resource_ids}
-    return complete, [r for r in found if r.id in keep]
+    return complete, [r for r in found if r.id in keep], codings
 
 
 def _triage(
@@ -119,20 +123,21 @@ def _triage(
     shadows: list[ShadowWork],
 ) -> str:
     shadows.clear()  # a transaction run again starts afresh
-    outbox, resources = _load(session, outbox_id)
+    outbox, resources, codings = _load(session, outbox_id)
     if outbox.done_at is not None:
         return "already-done"
-    _lock_patient(session, outbox.patient_id)
+    enrolments = lock_patient(session, outbox.patient_id)
     now = clock.now()
     if outbox.kind == "rejudge":
         outcome = rejudge(session, outbox, now)
         _finish(session, outbox_id, [outbox], now)
         log.info("outbox %s re-judged: %s", outbox_id, outcome)
         return "done"
-    others, more = _claim_pending(session, outbox)
+    others, more, more_codings = _claim_pending(session, outbox)
     have = {r.id for r in resources}
     resources = resources + [r for r in more if r.id not in have]
-    _judge_patient(session, outbox, others, resources, now, shadows)
+    codings = {**more_codings, **codings}
+    _judge_patient(session, outbox, others, (resources, codings), enrolments, now, shadows)
     for resource in resources:  # the form tasks a scheduled response answers (docs/tasks.md)
         complete_for_response(session, resource)
     _finish(session, outbox_id, [outbox, *others], now)
@@ -141,31 +146,22 @@ def _triage(
     return "done"
 
 
-def _lock_patient(session: Session, patient_id: str) -> None:
-    """One job per patient at a time: without this, two jobs could both find no open item,
-    or both hold an item's level from data the other has not seen. FOR NO KEY UPDATE does
-    not block the API's inserts (their foreign-key checks take KEY SHARE); SQLite
-    serialises writers anyway."""
-    session.exec(
-        select(Patient.id).where(Patient.id == patient_id).with_for_update(key_share=True)
-    ).first()
-
-
 def _judge_patient(
     session: Session,
     outbox: Outbox,
     others: list[Outbox],
-    resources: list[Resource],
+    uploads: tuple[list[Resource], Codings],
+    enrolments: dict[str, Enrolment],
     now: dt.datetime,
     shadows: list[ShadowWork],
 ) -> None:
     """Route the uploads, then judge them on each pathway that reads them; what a pathway
     with a shadow version judged is noted in ``shadows`` for after the commit."""
+    resources, codings = uploads
     owner = {rid: int(row.id or 0) for row in (outbox, *others) for rid in row.resource_ids}
     pathways = pathways_in_force(session)
     in_shadow = shadows_in_force(session)
-    enrolments = active_enrolments(session, outbox.patient_id)
-    routing = routes_of(session, resources, pathways)
+    routing = routes_of(session, resources, pathways, codings)
     _mark_routed(session, resources, routing)
     unread_forms(session, outbox.patient_id, resources, routing, pathways, enrolments, now)
     for pathway_id, work in sorted(routing.per_pathway(set(enrolments)).items()):
@@ -195,10 +191,9 @@ def _judge_patient(
 
 
 def _finish(session: Session, outbox_id: int, rows: list[Outbox], now: dt.datetime) -> None:
-    """The rows are done, in the same transaction as their results."""
-    for row in rows:
-        row.done_at = now
-        session.add(row)
+    """The rows are done, in the same transaction as their results (one statement, no
+    ORM bookkeeping: the job reads none of them again)."""
+    session.execute(_DONE, {"ids": [row.id for row in rows], "now": now})
     _test_pause(outbox_id, "commit")
 
 
@@ -213,9 +208,23 @@ def _mark_routed(session: Session, resources: list[Resource], routing: Routing) 
             set_committed_value(resource, "routed", routed)  # the row, not a pending change
     for routed, ids in flags.items():
         if ids:
-            session.execute(
-                sa_update(Resource).where(col(Resource.id).in_(ids)).values(routed=routed)
-            )
+            session.execute(_ROUTED, {"ids": ids, "routed": routed})
+
+
+# Built once: Core statements on the tables, no ORM bookkeeping for rows the job has
+# already set (``set_committed_value``) or never reads again.
+_OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
+_RESOURCE = Resource.__table__  # type: ignore[attr-defined]
+_DONE = (
+    sa_update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+    .values(done_at=bindparam("now"))
+)
+_ROUTED = (
+    sa_update(_RESOURCE)
+    .where(_RESOURCE.c.id.in_(bindparam("ids", expanding=True)))
+    .values(routed=bindparam("routed"))
+)
 
 
 def _test_pause(outbox_id: int, stage: str) -> None:

@@ -17,7 +17,15 @@ from store.models import Reading, Resource
 from triage import Level, Pathway
 from triage.worklist import no_reading_text
 
-__all__ = ["Routing", "Work", "codings_of", "questionnaire_url", "routes_of"]
+__all__ = [
+    "Codings",
+    "Routing",
+    "Work",
+    "codings_of",
+    "load_with_codings",
+    "questionnaire_url",
+    "routes_of",
+]
 
 _NOT_A_READING = ("cancelled", "entered-in-error")
 
@@ -53,13 +61,12 @@ def questionnaire_url(resource: Resource) -> str:
     return url.split("|", 1)[0]
 
 
-def _stored_codes(
-    session: Session, observations: list[str]
-) -> dict[str, set[tuple[tuple[str, ...], tuple[str | None, ...]]]]:
+Codings = dict[str, set[tuple[tuple[str, ...], tuple[str | None, ...]]]]  # by resource id
+
+
+def _stored_codes(session: Session, observations: list[str]) -> Codings:
     """Every coding (of the value and of its panel) of the readings of these Observations."""
-    keys: dict[str, set[tuple[tuple[str, ...], tuple[str | None, ...]]]] = {
-        rid: set() for rid in observations
-    }
+    keys: Codings = {rid: set() for rid in observations}
     if not observations:
         return keys
     stored = session.exec(
@@ -70,6 +77,24 @@ def _stored_codes(
     for rid, code, panel, alt in stored:
         keys[rid].add(codings_of(code, panel, alt))
     return keys
+
+
+def load_with_codings(session: Session, ids: list[str]) -> tuple[list[Resource], Codings]:
+    """These resources (as found, in no order) and the codings of their readings, in ONE
+    statement: the judging job needs both, and a round trip is most of a statement's cost."""
+    rows = session.exec(
+        select(Resource, Reading.code, Reading.panel, Reading.alt)
+        .outerjoin(Reading, col(Reading.resource_id) == col(Resource.id))
+        .where(col(Resource.id).in_(ids))
+    ).all()
+    found: dict[str, Resource] = {}
+    keys: Codings = {}
+    for resource, code, panel, alt in rows:
+        found[resource.id] = resource
+        codings = keys.setdefault(resource.id, set())
+        if code is not None:
+            codings.add(codings_of(code, panel, alt))
+    return list(found.values()), keys
 
 
 def codings_of(
@@ -83,14 +108,21 @@ def codings_of(
 
 
 def routes_of(
-    session: Session, resources: list[Resource], pathways: Mapping[str, Pathway]
+    session: Session,
+    resources: list[Resource],
+    pathways: Mapping[str, Pathway],
+    stored: Codings | None = None,
 ) -> Routing:
     """Which pathways read which resource of an upload (by ANY coding), and the
     no-reading reasons. A withdrawn resource is routed by what it was: its pathways must
-    hear that it was withdrawn."""
+    hear that it was withdrawn. ``stored``: the codings of the readings, when already loaded
+    (:func:`load_with_codings`)."""
     routing = Routing({}, {}, {r.id: r for r in resources})
     observations = [r.id for r in resources if r.resource_type == "Observation"]
-    keys = _stored_codes(session, observations)
+    if stored is None:
+        keys = _stored_codes(session, observations)
+    else:
+        keys = {rid: stored.get(rid, set()) for rid in observations}
     for resource in resources:
         if resource.resource_type == "QuestionnaireResponse":
             url = questionnaire_url(resource)
