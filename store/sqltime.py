@@ -46,9 +46,10 @@ def shifted(session: Session, when: Any, duration: Duration) -> ColumnElement[An
     return sa.type_coerce(moved + fraction, UTCDateTime())
 
 
-def seconds_before(session: Session, when: Any, seconds: int) -> ColumnElement[Any]:
-    """``when`` minus ``seconds`` (a whole number) in SQL, comparable with a stored time."""
-    if session.get_bind().dialect.name != "sqlite":
+def seconds_before(dialect: str, when: Any, seconds: int) -> ColumnElement[Any]:
+    """``when`` minus ``seconds`` (a whole number) in SQL, comparable with a stored time, in
+    ``dialect`` (``sqlite`` or ``postgresql``)."""
+    if dialect != "sqlite":
         back = sa.func.make_interval(0, 0, 0, 0, 0, 0, seconds)
         return sa.type_coerce(
             sa.type_coerce(when, sa.DateTime(timezone=True)) - back, UTCDateTime()

@@ -35,7 +35,7 @@ def test_a_window_reaches_back_exactly_as_far_as_python_says(
     with session_scope() as session:
         for when in AWKWARD:
             start = when - dt.timedelta(seconds=seconds)
-            edge = seconds_before(session, _time(when), seconds)
+            edge = seconds_before(session.get_bind().dialect.name, _time(when), seconds)
             found = session.execute(sa.select(edge)).scalar_one()
             assert found == start, (when, seconds)
             # A reading at the edge is in the window; one a microsecond older is not.

@@ -23,21 +23,18 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime as dt
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from fhir_adapters import flatten_response, parse_resource
 from store.models import Reading, Resource, UTCDateTime
-from store.sqltime import seconds_before
 from triage import (
     Level,
-    Measurement,
     Pathway,
     Prepared,
     Result,
@@ -46,13 +43,12 @@ from triage import (
     prepare,
 )
 from triage.engine import FUTURE_TOLERANCE, REVIEW_MESSAGE
-from triage.model import ObservationInput
 from triage.units import UnitError, convert
 from triage.windows import Series
 from triage.worklist import due_time, note_text
+from usecases.judging import stored
 from usecases.judging.routing import codings_of
 
-_SLACK = dt.timedelta(days=2)  # a calendar month may be longer than its approximate 30 days
 _NOT_A_READING = ("cancelled", "entered-in-error")
 
 
@@ -97,10 +93,10 @@ class PathwayData:
         self.pathway = pathway
         start = min(m.as_of for m in moments)
         end = max(m.as_of for m in moments)
-        self.responses = _responses(session, pathway, patient_id, start, end)
+        self.responses = stored.responses(session, pathway, patient_id, start, end)
         self._times = [_when(r) for r in self.responses]
         self._answers: dict[str, dict[str, Any]] = {}
-        self._rows = _measurements(session, pathway, patient_id, start, end)
+        self._rows = stored.window_readings(session, pathway, patient_id, start, end)
         self.prepared: Prepared = prepare(pathway, measurements=[m for _, m, _ in self._rows])
         # Uploads whose reading shares its time with another of the same kind.
         keys: dict[tuple[str, dt.datetime], set[str]] = {}
@@ -265,7 +261,7 @@ def newest_data_time(
         ).first()
         if found is not None:
             times.append(found)
-    codes = list(_horizons(pathway))
+    codes = list(stored.horizons(pathway))
     if codes:
         newest = session.exec(
             select(func.max(Reading.time)).where(
@@ -293,113 +289,3 @@ def newest_data_time(
                 times.append(time)
                 break
     return max(times, default=None)
-
-
-def _responses(
-    session: Session, pathway: Pathway, patient_id: str, start: dt.datetime, end: dt.datetime
-) -> list[Resource]:
-    """The responses an evaluation between ``start`` and ``end`` may read: the newest at or
-    before ``start`` and every one after it up to ``end``, oldest first; withdrawn left out."""
-    if not pathway.questionnaires:
-        return []
-    when = func.coalesce(Resource.data_time, Resource.received_at)
-    base = select(Resource).where(
-        col(Resource.patient_id) == patient_id,
-        col(Resource.resource_type) == "QuestionnaireResponse",
-        col(Resource.canonical_url).in_(pathway.questionnaires),
-        col(Resource.withdrawn).is_(False),
-    )
-    order = (when, col(Resource.received_at), col(Resource.id))
-    first = session.exec(
-        base.where(when <= start).order_by(*(o.desc() for o in order)).limit(1)
-    ).first()
-    later = (
-        session.exec(base.where(when > start, when <= end).order_by(*order)).all()
-        if end > start  # one moment (most jobs): nothing can lie between
-        else []
-    )
-    return ([first] if first is not None else []) + list(later)
-
-
-def _horizons(pathway: Pathway) -> dict[str, dt.timedelta]:
-    """How far back from its newest reading each code's values are needed."""
-    by_name: dict[str, dt.timedelta] = {}
-    for spec in pathway.inputs.values():
-        if isinstance(spec, ObservationInput):
-            span = spec.window.approx_timedelta() + _SLACK if spec.window else dt.timedelta(0)
-            by_name[spec.observation] = max(span, by_name.get(spec.observation, span))
-    routes = [*((code, r) for (_, code), r in pathway.routes.items())]
-    routes += list(pathway.component_routes.items())
-    out: dict[str, dt.timedelta] = {}
-    for code, route in routes:
-        span = by_name.get(route.name, dt.timedelta(0))
-        out[code] = max(span, out.get(code, span))
-    return out
-
-
-def _measurements(
-    session: Session, pathway: Pathway, patient_id: str, start: dt.datetime, end: dt.datetime
-) -> list[tuple[str, Measurement, str]]:
-    """The patient's stored readings this pathway routes that an evaluation as of any time
-    between ``start`` and ``end`` can see: per code, back from its newest reading at or
-    before ``start`` as far as the pathway's longest window for it, up to ``end``."""
-    horizons = _horizons(pathway)
-    if not horizons:
-        return []
-    longest = max(horizons.values())
-    # Each code's newest reading at or before ``start`` is found inside the same statement
-    # (one round trip, not two); with none, the window reaches back from ``start``.
-    anchored = sa.bindparam("start", start, type_=UTCDateTime())
-    wanted = []
-    for code, span in horizons.items():
-        newest = (
-            sa.select(func.max(Reading.time))
-            .where(
-                col(Reading.patient_id) == patient_id,
-                col(Reading.code) == code,
-                col(Reading.time) <= anchored,
-            )
-            .scalar_subquery()
-        )
-        anchor = sa.type_coerce(func.coalesce(newest, anchored), UTCDateTime())
-        since = seconds_before(session, anchor, math.ceil(span.total_seconds()))
-        wanted.append((col(Reading.code) == code) & (col(Reading.time) >= since))
-    # A value coded several ways is found by any of them: such rows are few, and routed below.
-    wanted.append(col(Reading.alt).is_not(None) & (col(Reading.time) >= start - longest))
-    # Plain columns, not ORM objects: a CGM window is thousands of rows, and building an
-    # ORM instance for each was most of a job's time.
-    rows = session.execute(
-        sa.select(
-            col(Reading.code),
-            col(Reading.panel),
-            col(Reading.value),
-            col(Reading.unit),
-            col(Reading.time),
-            col(Reading.alt),
-            col(Reading.resource_id),
-        )
-        .where(col(Reading.patient_id) == patient_id, col(Reading.time) <= end, or_(*wanted))
-        .order_by(col(Reading.time), col(Reading.id))
-    )
-    out = []
-    routed: dict[tuple[str, str | None], str | None] = {}  # a pathway routes few codes
-    for code, panel, value, unit, time, alt, resource_id in rows:
-        m = Measurement(
-            code=code,
-            value=value,
-            unit=unit,
-            time=time,
-            panel=panel,
-            alt_codes=tuple((alt or {}).get("codes") or ()),
-            alt_panels=tuple((alt or {}).get("panels") or ()),
-        )
-        if alt is None and (code, panel) in routed:
-            name = routed[(code, panel)]
-        else:
-            route = pathway.route_of(m)
-            name = route.name if route is not None else None
-            if alt is None:
-                routed[(code, panel)] = name
-        if name is not None:
-            out.append((resource_id, m, name))
-    return out
