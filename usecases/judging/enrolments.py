@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from store.models import Enrolment, Patient
@@ -28,12 +29,17 @@ def lock_patient(session: Session, patient_id: str) -> dict[str, Enrolment]:
     or both hold an item's level from data the other has not seen. FOR NO KEY UPDATE (of the
     patient row only) does not block the API's inserts, whose foreign-key checks take KEY
     SHARE; SQLite serialises writers anyway."""
-    active = (col(Enrolment.patient_id) == col(Patient.id)) & col(Enrolment.active).is_(True)
-    rows = session.exec(
-        select(Patient.id, Enrolment)
-        .select_from(Patient)
-        .outerjoin(Enrolment, active)
-        .where(Patient.id == patient_id)
-        .with_for_update(of=Patient, key_share=True)
-    ).all()
+    rows = session.execute(_LOCK, {"patient_id": patient_id}).all()
     return {e.pathway_id: e for _, e in rows if e is not None}
+
+
+_LOCK = (  # built once, run with the patient as a parameter
+    select(Patient.id, Enrolment)
+    .select_from(Patient)
+    .outerjoin(
+        Enrolment,
+        (col(Enrolment.patient_id) == col(Patient.id)) & col(Enrolment.active).is_(True),
+    )
+    .where(col(Patient.id) == bindparam("patient_id"))
+    .with_for_update(of=Patient, key_share=True)
+)

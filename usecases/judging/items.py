@@ -13,7 +13,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import bindparam
+from sqlmodel import Session, col, select
 
 from store.models import WorklistEvent, WorklistItem, new_id
 from triage import Level
@@ -67,8 +68,12 @@ def open_key(patient_id: str, pathway_id: str) -> str:
 
 def open_item(session: Session, patient_id: str, pathway_id: str) -> WorklistItem | None:
     """The open (or acknowledged) item, locked for this transaction where the database can."""
-    query = select(WorklistItem).where(WorklistItem.open_key == open_key(patient_id, pathway_id))
-    return session.exec(query.with_for_update()).first()
+    return session.scalars(_OPEN, {"key": open_key(patient_id, pathway_id)}).first()
+
+
+_OPEN = (  # built once, run with the key as a parameter
+    select(WorklistItem).where(col(WorklistItem.open_key) == bindparam("key")).with_for_update()
+)
 
 
 def _view(item: WorklistItem | None) -> OpenItem | None:

@@ -66,7 +66,7 @@ def _load(session: Session, outbox_id: int) -> tuple[Outbox, list[Resource], Cod
     """The outbox row, locked, the uploads it names and their readings' codings (none when
     it is done already: under load most rows of a batch were taken along by an earlier job
     of their patient)."""
-    outbox = session.get(Outbox, outbox_id, with_for_update=True)
+    outbox = session.scalars(_OUTBOX_ROW, {"id": outbox_id}).first()
     if outbox is None:
         raise MissingData(f"outbox row {outbox_id} does not exist")
     adopt_request_id(outbox.request_id)
@@ -90,20 +90,7 @@ def _claim_pending(
     behind, catches up in one job. Each claimed row still gets its own results and is
     marked done here, so its own task later finds it done and changes nothing.
     """
-    query = (
-        select(Outbox)
-        .where(
-            Outbox.patient_id == outbox.patient_id,
-            col(Outbox.id) != outbox.id,
-            Outbox.done_at == None,  # noqa: E711 (SQL, not Python)
-            Outbox.failed == False,  # noqa: E712
-            Outbox.kind == "upload",
-        )
-        .order_by(Outbox.id)  # type: ignore[arg-type]
-        .limit(CLAIM_LIMIT)
-        .with_for_update(skip_locked=True)
-    )
-    claimed = list(session.exec(query))
+    claimed = list(session.scalars(_WAITING, {"patient_id": outbox.patient_id, "id": outbox.id}))
     if not claimed:
         return [], [], {}
     wanted = list(dict.fromkeys(rid for row in claimed for rid in row.resource_ids))
@@ -211,8 +198,23 @@ def _mark_routed(session: Session, resources: list[Resource], routing: Routing) 
             session.execute(_ROUTED, {"ids": ids, "routed": routed})
 
 
-# Built once: Core statements on the tables, no ORM bookkeeping for rows the job has
-# already set (``set_committed_value``) or never reads again.
+# Built once, run with parameters: SQLAlchemy neither rebuilds them nor recomputes their
+# cache keys for every job. The writes are Core statements on the tables: no ORM
+# bookkeeping for rows the job has already set (``set_committed_value``) or never reads again.
+_OUTBOX_ROW = select(Outbox).where(col(Outbox.id) == bindparam("id")).with_for_update()
+_WAITING = (
+    select(Outbox)
+    .where(
+        col(Outbox.patient_id) == bindparam("patient_id"),
+        col(Outbox.id) != bindparam("id"),
+        col(Outbox.done_at).is_(None),
+        col(Outbox.failed).is_(False),
+        col(Outbox.kind) == "upload",
+    )
+    .order_by(col(Outbox.id))
+    .limit(CLAIM_LIMIT)
+    .with_for_update(skip_locked=True)
+)
 _OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
 _RESOURCE = Resource.__table__  # type: ignore[attr-defined]
 _DONE = (

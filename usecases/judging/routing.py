@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from fhir_adapters import observation_measurements, parse_resource
@@ -56,6 +57,13 @@ class Routing:
         return out
 
 
+_WITH_CODINGS = (  # built once, run with the ids as a parameter
+    select(Resource, Reading.code, Reading.panel, Reading.alt)
+    .outerjoin(Reading, col(Reading.resource_id) == col(Resource.id))
+    .where(col(Resource.id).in_(bindparam("ids", expanding=True)))
+)
+
+
 def questionnaire_url(resource: Resource) -> str:
     url = resource.canonical_url or str(resource.body.get("questionnaire") or "")
     return url.split("|", 1)[0]
@@ -82,11 +90,7 @@ def _stored_codes(session: Session, observations: list[str]) -> Codings:
 def load_with_codings(session: Session, ids: list[str]) -> tuple[list[Resource], Codings]:
     """These resources (as found, in no order) and the codings of their readings, in ONE
     statement: the judging job needs both, and a round trip is most of a statement's cost."""
-    rows = session.exec(
-        select(Resource, Reading.code, Reading.panel, Reading.alt)
-        .outerjoin(Reading, col(Reading.resource_id) == col(Resource.id))
-        .where(col(Resource.id).in_(ids))
-    ).all()
+    rows = session.execute(_WITH_CODINGS, {"ids": ids}).all()
     found: dict[str, Resource] = {}
     keys: Codings = {}
     for resource, code, panel, alt in rows:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+import functools
+from typing import Any, Protocol
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from runtime import clock
 from store.models import new_id
@@ -73,15 +74,22 @@ def enqueue(
         next_attempt_at=when,
         created=when,
     )
-    insert_for = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert_for(Notification)
-        .values(row.model_dump())
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(col(Notification.id))
-    )
-    inserted = session.execute(statement).scalar_one_or_none()
+    statement = _insert_once(session.get_bind().dialect.name)
+    inserted = session.execute(statement, row.model_dump()).scalar_one_or_none()
     return row if inserted is not None else None
+
+
+@functools.lru_cache(maxsize=2)
+def _insert_once(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, built once per
+    database: a judging job runs it for most results."""
+    insert_for = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = Notification.__table__  # type: ignore[attr-defined]
+    return (
+        insert_for(table)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(table.c.id)
+    )
 
 
 def task_ready(session: Session, task: FormTask) -> Notification | None:
