@@ -31,6 +31,12 @@ BATCH = 200  # outbox rows in one message at most
 # handed over but not yet marked when the process stops is sent again by the periodic
 # re-send (after OUTBOX_RESEND_SECONDS); a second message for a row changes nothing.
 MARK_EVERY = 0.05
+# Under load, at most one message per this many seconds: what requests commit meanwhile
+# waits for it and goes out together (one Celery message instead of one per upload: the
+# publishing was a tenth of the API's CPU, and each message costs the worker as much again).
+# A request that finds the thread idle for longer is sent at once, so a quiet service adds
+# no delay; a busy one adds at most this.
+LINGER = 0.02
 
 __all__ = ["dispatch", "dispatch_soon", "send_replay"]
 
@@ -117,6 +123,7 @@ class _Background:
     def _run(self) -> None:
         unmarked: list[int] = []  # handed over, not yet marked so in the database
         since = 0.0
+        last = 0.0  # when the last message went out
         while True:
             wait = None if not unmarked else since + MARK_EVERY - time.monotonic()
             try:
@@ -128,10 +135,15 @@ class _Background:
             except queue.Empty:
                 batch = []
             while batch and len(batch) < BATCH:
+                hold = last + LINGER - time.monotonic()  # > 0 only under load
                 try:
-                    batch.append(self._queue.get_nowait())
+                    batch.append(
+                        self._queue.get(timeout=hold) if hold > 0 else self._queue.get_nowait()
+                    )
                 except queue.Empty:
                     break
+            if batch:
+                last = time.monotonic()
             sent = self._send(batch)
             if sent and not unmarked:
                 since = time.monotonic()

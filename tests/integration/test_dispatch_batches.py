@@ -1,0 +1,60 @@
+"""The API's dispatch thread (messaging/dispatch.py) hands committed uploads to the broker:
+a lone upload goes out at once in a message of its own, and uploads committed while a
+message has just gone out wait for the next one and go out together, so a busy service
+sends one Celery message for many uploads (issue 15). Read back from Redis itself."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from messaging import dispatch as dispatch_module
+from messaging.celery_app import TRIAGE_OUTBOX, TRIAGE_OUTBOXES
+from tests.conftest import REDIS_TEST_URL, Service
+
+QUEUE = "celery"
+
+
+@pytest.fixture
+def broker(pg_service: Service) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(REDIS_TEST_URL)
+    client.delete(QUEUE)
+    yield client
+    client.delete(QUEUE)
+
+
+def _messages(broker: redis.Redis, ids: int, wait: float = 20.0) -> list[tuple[str, list[int]]]:
+    """(task, outbox ids) of each message in the queue, oldest first, once ``ids`` arrived."""
+    deadline = time.monotonic() + wait
+    while True:
+        found = []
+        for raw in reversed(broker.lrange(QUEUE, 0, -1)):  # kombu pushes on the left
+            message = json.loads(raw)
+            args = json.loads(base64.b64decode(message["body"]))[0]
+            task = message["headers"]["task"]
+            found.append((task, list(args[0]) if task == TRIAGE_OUTBOXES else list(args)))
+        if sum(len(got) for _, got in found) >= ids or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+def test_a_lone_upload_goes_alone_and_uploads_close_together_go_together(
+    broker: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Long enough that the uploads below are certainly inside it, however slow the machine.
+    monkeypatch.setattr(dispatch_module, "LINGER", 3.0)
+    dispatch_module.dispatch_soon([900_001])
+    assert _messages(broker, 1) == [(TRIAGE_OUTBOX, [900_001])]
+    time.sleep(3.1)  # the thread has been quiet for a whole LINGER: the next goes at once
+    busy = [900_010, 900_011, 900_012, 900_013, 900_014]
+    for outbox_id in busy:  # requests committing a tenth of a second apart
+        dispatch_module.dispatch_soon([outbox_id])
+        time.sleep(0.1)
+    found = _messages(broker, 1 + len(busy))[1:]
+    # The first went out at once; the others waited for the next message, and went together.
+    assert found == [(TRIAGE_OUTBOX, busy[:1]), (TRIAGE_OUTBOXES, busy[1:])]
