@@ -158,18 +158,19 @@ def new_outbox(
     session: Session, patient_id: str, resource_ids: list[str], request_id: str | None
 ) -> int:
     """An outbox row asking the worker to judge these uploads (not committed)."""
-    outbox_table = Outbox.__table__  # type: ignore[attr-defined]
-    outbox_id: int = session.execute(
-        outbox_table.insert()
-        .values(
-            patient_id=patient_id,
-            resource_ids=resource_ids,
-            request_id=request_id,
-            created=clock.now(),
-        )
-        .returning(outbox_table.c.id)
-    ).scalar_one()
+    row = {
+        "patient_id": patient_id,
+        "resource_ids": resource_ids,
+        "request_id": request_id,
+        "created": clock.now(),
+    }
+    outbox_id: int = session.execute(_NEW_OUTBOX, row).scalar_one()
     return outbox_id
+
+
+_OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
+# Built once, run with the row as parameters: every accepted upload runs it.
+_NEW_OUTBOX = _OUTBOX.insert().returning(_OUTBOX.c.id)
 
 
 def _store_patient(session: Session, entry: Entry) -> None:

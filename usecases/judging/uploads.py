@@ -214,8 +214,12 @@ def store_results(
                 undecided=judgement.record.get("undecided", []),
             )
         )
-    session.execute(TriageResult.__table__.insert(), rows)  # type: ignore[attr-defined]
+    # One row (most jobs) as a plain execute: a list goes through executemany.
+    session.execute(_INSERT_RESULT, rows[0] if len(rows) == 1 else rows)
     return judged
+
+
+_INSERT_RESULT = TriageResult.__table__.insert()  # type: ignore[attr-defined]  # built once
 
 
 def _judged_versions(
