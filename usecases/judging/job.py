@@ -26,6 +26,7 @@ import logging
 import os
 import time
 
+import sqlalchemy as sa
 from sqlalchemy import bindparam
 from sqlalchemy import update as sa_update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -62,44 +63,44 @@ def triage_outbox(outbox_id: int, attempt: int = 0) -> str:
     return outcome
 
 
-def _load(session: Session, outbox_id: int) -> tuple[Outbox, list[Resource], Codings]:
-    """The outbox row, locked, the uploads it names and their readings' codings (none when
-    it is done already: under load most rows of a batch were taken along by an earlier job
-    of their patient)."""
-    outbox = session.scalars(_OUTBOX_ROW, {"id": outbox_id}).first()
-    if outbox is None:
+def _take(session: Session, outbox_id: int) -> tuple[Outbox, list[Outbox] | None]:
+    """The outbox row, locked, and the same patient's other waiting uploads that no other job
+    holds, in one statement (``None`` for them when they are still to be looked for).
+
+    Taking the waiting rows along judges the patient's data once instead of once per
+    upload: a phone that was offline and uploads hours at once, or a worker that fell
+    behind, catches up in one job. Each taken row still gets its own results and is marked
+    done here, so its own task later finds it done and changes nothing. When another job
+    holds this row (it took it along), the rows taken are let go before waiting for it: a
+    job never waits while holding another's row."""
+    rows = list(session.scalars(_OWN_AND_WAITING, {"id": outbox_id}))
+    own = next((row for row in rows if row.id == outbox_id), None)
+    if own is not None:
+        return own, [row for row in rows if row.id != outbox_id]
+    if rows:
+        session.rollback()
+    own = session.scalars(_OUTBOX_ROW, {"id": outbox_id}).first()
+    if own is None:
         raise MissingData(f"outbox row {outbox_id} does not exist")
-    adopt_request_id(outbox.request_id)
-    if outbox.done_at is not None:
-        return outbox, [], {}
-    wanted = list(dict.fromkeys(outbox.resource_ids))
+    return own, None
+
+
+def _uploads(
+    session: Session, outbox: Outbox, waiting: list[Outbox]
+) -> tuple[list[Outbox], list[Resource], Codings]:
+    """The waiting rows whose uploads are all there, and the uploads of all the rows with
+    their readings' codings (one statement). A waiting row whose data is not all there is
+    left to its own task, which reports it; this row's must all be there."""
+    own = list(dict.fromkeys(outbox.resource_ids))
+    wanted = list(dict.fromkeys([*own, *(rid for row in waiting for rid in row.resource_ids)]))
     found, codings = load_with_codings(session, wanted) if wanted else ([], {})
     by_id = {resource.id: resource for resource in found}
-    if len(by_id) != len(wanted):
-        raise MissingData(f"outbox row {outbox_id}: {len(wanted) - len(by_id)} resources missing")
-    return outbox, [by_id[rid] for rid in wanted], codings
-
-
-def _claim_pending(
-    session: Session, outbox: Outbox
-) -> tuple[list[Outbox], list[Resource], Codings]:
-    """Other uploads of the same patient still waiting, which no other job holds.
-
-    Triaging them with this one evaluates the patient's data once instead of once per
-    upload: a phone that was offline and uploads hours at once, or a worker that fell
-    behind, catches up in one job. Each claimed row still gets its own results and is
-    marked done here, so its own task later finds it done and changes nothing.
-    """
-    claimed = list(session.scalars(_WAITING, {"patient_id": outbox.patient_id, "id": outbox.id}))
-    if not claimed:
-        return [], [], {}
-    wanted = list(dict.fromkeys(rid for row in claimed for rid in row.resource_ids))
-    found, codings = load_with_codings(session, wanted)
-    present = {r.id for r in found}
-    # A row whose data is not all there is left to its own task (which reports it).
-    complete = [row for row in claimed if all(rid in present for rid in row.resource_ids)]
-    keep = {rid for row in complete for rid in row.resource_ids}
-    return complete, [r for r in found if r.id in keep], codings
+    missing = [rid for rid in own if rid not in by_id]
+    if missing:
+        raise MissingData(f"outbox row {outbox.id}: {len(missing)} resources missing")
+    others = [row for row in waiting if all(rid in by_id for rid in row.resource_ids)]
+    keep = list(dict.fromkeys([*own, *(rid for row in others for rid in row.resource_ids)]))
+    return others, [by_id[rid] for rid in keep], codings
 
 
 def _triage(
@@ -110,7 +111,8 @@ def _triage(
     shadows: list[ShadowWork],
 ) -> str:
     shadows.clear()  # a transaction run again starts afresh
-    outbox, resources, codings = _load(session, outbox_id)
+    outbox, waiting = _take(session, outbox_id)
+    adopt_request_id(outbox.request_id)
     if outbox.done_at is not None:
         return "already-done"
     enrolments = lock_patient(session, outbox.patient_id)
@@ -120,10 +122,11 @@ def _triage(
         _finish(session, outbox_id, [outbox], now)
         log.info("outbox %s re-judged: %s", outbox_id, outcome)
         return "done"
-    others, more, more_codings = _claim_pending(session, outbox)
-    have = {r.id for r in resources}
-    resources = resources + [r for r in more if r.id not in have]
-    codings = {**more_codings, **codings}
+    if waiting is None:  # another job held this row: what waits now was not looked for
+        waiting = list(
+            session.scalars(_WAITING, {"patient_id": outbox.patient_id, "id": outbox_id})
+        )
+    others, resources, codings = _uploads(session, outbox, waiting)
     _judge_patient(session, outbox, others, (resources, codings), enrolments, now, shadows)
     for resource in resources:  # the form tasks a scheduled response answers (docs/tasks.md)
         complete_for_response(session, resource)
@@ -202,14 +205,35 @@ def _mark_routed(session: Session, resources: list[Resource], routing: Routing) 
 # cache keys for every job. The writes are Core statements on the tables: no ORM
 # bookkeeping for rows the job has already set (``set_committed_value``) or never reads again.
 _OUTBOX_ROW = select(Outbox).where(col(Outbox.id) == bindparam("id")).with_for_update()
+_ID: sa.BindParameter[int] = bindparam("id")
+_PATIENT_OF = Outbox.__table__.alias("own")  # type: ignore[attr-defined]
+_WAITING_FILTER = (
+    col(Outbox.done_at).is_(None),
+    col(Outbox.failed).is_(False),
+    col(Outbox.kind) == "upload",
+)
+_OWN_AND_WAITING = (  # this row first, then the patient's waiting uploads, oldest first
+    select(Outbox)
+    .where(
+        (col(Outbox.id) == _ID)
+        | (
+            (
+                col(Outbox.patient_id)
+                == select(_PATIENT_OF.c.patient_id).where(_PATIENT_OF.c.id == _ID).scalar_subquery()
+            )
+            & sa.and_(*_WAITING_FILTER)
+        )
+    )
+    .order_by((col(Outbox.id) == _ID).desc(), col(Outbox.id))
+    .limit(CLAIM_LIMIT + 1)
+    .with_for_update(skip_locked=True)
+)
 _WAITING = (
     select(Outbox)
     .where(
         col(Outbox.patient_id) == bindparam("patient_id"),
         col(Outbox.id) != bindparam("id"),
-        col(Outbox.done_at).is_(None),
-        col(Outbox.failed).is_(False),
-        col(Outbox.kind) == "upload",
+        *_WAITING_FILTER,
     )
     .order_by(col(Outbox.id))
     .limit(CLAIM_LIMIT)
