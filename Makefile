@@ -11,7 +11,7 @@ BROWSER_PKGS := chromium chromium-driver
 
 .DEFAULT_GOAL := help
 .PHONY: help setup assets browser run test test-safety test-faults test-abuse lint typecheck check-rules test-rules bench \
-	bench-ingest bench-e2e bench-burst bench-web bench-soak bench-stats bench-history bench-replay bench-tasks bench-form clean
+	bench-ingest bench-e2e bench-job bench-burst bench-web bench-soak bench-stats bench-history bench-replay bench-tasks bench-form clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -98,6 +98,9 @@ E2E_ARGS ?=
 bench-e2e: setup ## POST -> worklist under load: open-loop rate sweep, CPU per upload, bursts, memory (PostgreSQL + Redis)
 	@$(WRK_INSTALL)
 	$(BIN)/python bench/e2e.py $(E2E_ARGS)
+
+bench-job: setup ## one judging job in process: wall time, CPU, statements and round trips (PostgreSQL)
+	$(BIN)/python bench/job.py
 
 bench-burst: setup ## the worker judging a 288-reading CGM Bundle, each as of its own time (PostgreSQL)
 	$(BIN)/python bench/burst.py
