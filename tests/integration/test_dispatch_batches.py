@@ -22,7 +22,11 @@ QUEUE = "celery"
 
 
 @pytest.fixture
-def broker(pg_service: Service) -> Iterator[redis.Redis]:
+def broker(pg_service: Service, monkeypatch: pytest.MonkeyPatch) -> Iterator[redis.Redis]:
+    """The test's Redis queue, emptied, and a dispatch thread of the test's own: the
+    process's thread may have sent a moment ago for an earlier test, and would then hold
+    the first upload for a whole linger."""
+    monkeypatch.setattr(dispatch_module, "_background", dispatch_module._Background())
     client = redis.Redis.from_url(REDIS_TEST_URL)
     client.delete(QUEUE)
     yield client
