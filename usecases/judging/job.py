@@ -118,7 +118,7 @@ def _triage(
     enrolments = lock_patient(session, outbox.patient_id)
     now = clock.now()
     if outbox.kind == "rejudge":
-        outcome = rejudge(session, outbox, now)
+        outcome = rejudge(session, outbox, enrolments, now)
         _finish(session, outbox_id, [outbox], now)
         log.info("outbox %s re-judged: %s", outbox_id, outcome)
         return "done"

@@ -6,19 +6,21 @@ import datetime as dt
 
 from sqlmodel import Session
 
-from store.models import Outbox
+from store.models import Enrolment, Outbox
 from store.pathways import compiled, version_row
 from usecases.ingest.prepare import FUTURE_REFUSED_AFTER
 from usecases.judging import items
-from usecases.judging.enrolments import active_enrolments
 from usecases.judging.evaluation import Moment, PathwayData, judge, newest_data_time
 from usecases.judging.uploads import store_results
 
 __all__ = ["rejudge"]
 
 
-def rejudge(session: Session, outbox: Outbox, now: dt.datetime) -> str:
-    """The patient's newest data judged with the version this row was written for.
+def rejudge(
+    session: Session, outbox: Outbox, enrolments: dict[str, Enrolment], now: dt.datetime
+) -> str:
+    """The patient's newest data judged with the version this row was written for
+    (``enrolments``: the patient's active ones, read with the patient's lock).
 
     Skipped when a newer version has been published since (its own row re-judges), when
     the patient is neither enrolled nor on the pathway's list, or has no data for it."""
@@ -26,7 +28,7 @@ def rejudge(session: Session, outbox: Outbox, now: dt.datetime) -> str:
     if row is None or row.version != outbox.version:
         return "superseded"
     pathway = compiled(row)
-    enrolment = active_enrolments(session, outbox.patient_id).get(pathway.id)
+    enrolment = enrolments.get(pathway.id)
     if enrolment is None and items.open_item(session, outbox.patient_id, pathway.id) is None:
         return "not followed"
     newest = newest_data_time(session, pathway, outbox.patient_id, now + FUTURE_REFUSED_AFTER)
