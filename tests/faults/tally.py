@@ -236,10 +236,15 @@ def count(fault: str, ledger: Ledger, enrolled: dict[str, set[str]], started: fl
         assert result.data_time is not None
         arrived = row.received_at if row is not None else None
         # What was stored when the job judged (a reading arriving later was not there yet).
+        # The API stamps ``received_at`` before its commit and the job takes its time before
+        # its reads, so an upload stamped a moment after the job's time can still be
+        # committed before the job reads: the result names it among its sources then.
+        named = {source.get("id") for source in result.sources or []}
         data = [
             a
             for a in ledger.of(result.patient_id)
-            if a.resource_id in stored and stored[a.resource_id].received_at <= result.created
+            if a.resource_id in stored
+            and (stored[a.resource_id].received_at <= result.created or a.resource_id in named)
         ]
         want = expected_level(pathway, data, result.data_time, own, arrived)
         if result.level != want.label:
